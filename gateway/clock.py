@@ -69,3 +69,11 @@ async def settle(turns: int = 20) -> None:
     """Let ready tasks run for a few event-loop turns (tests only need this with ManualClock)."""
     for _ in range(turns):
         await asyncio.sleep(0)
+
+
+class InstantClock(ManualClock):
+    """Virtual time that jumps ahead whenever someone sleeps: retries and backoffs run instantly."""
+
+    async def sleep(self, seconds: float) -> None:
+        self._now += max(0.0, seconds)
+        await asyncio.sleep(0)

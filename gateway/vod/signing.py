@@ -24,9 +24,7 @@ def percent_encode(value: str) -> str:
 
 def canonical_query(params: Mapping[str, str]) -> str:
     """Parameters sorted by name, each ``name=value`` percent-encoded, joined by ``&``."""
-    return "&".join(
-        f"{percent_encode(k)}={percent_encode(params[k])}" for k in sorted(params)
-    )
+    return "&".join(f"{percent_encode(k)}={percent_encode(params[k])}" for k in sorted(params))
 
 
 # ---- V1 -------------------------------------------------------------------------------------
@@ -67,7 +65,14 @@ def v3_canonical_request(
     names = sorted(signed_headers)
     canonical_headers = "".join(f"{n}:{lowered.get(n, '').strip()}\n" for n in names)
     return "\n".join(
-        [method.upper(), path, canonical_query(query), canonical_headers, ";".join(names), body_sha256]
+        [
+            method.upper(),
+            path,
+            canonical_query(query),
+            canonical_headers,
+            ";".join(names),
+            body_sha256,
+        ]
     )
 
 

@@ -1,0 +1,109 @@
+"""The Strawberry ASGI view, adapted: per-request context, an ``extensions.code`` on every error,
+GraphQL-shaped JSON for HTTP-level failures, and orjson for the body."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+from aiodataloader import DataLoader
+from cross_web import HTTPException
+from graphql import GraphQLError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
+
+from gateway.observability import Metrics
+from gateway.schema.context import Context
+from gateway.settings import Settings
+
+log = logging.getLogger("gateway.graphql")
+
+INTERNAL = "INTERNAL_SERVER_ERROR"
+_CODE_BY_STATUS = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 415: "BAD_REQUEST"}
+
+
+def error_body(message: str, code: str) -> dict[str, Any]:
+    return {"data": None, "errors": [{"message": message, "extensions": {"code": code}}]}
+
+
+def format_error(error: GraphQLError) -> dict[str, Any]:
+    """The error as sent: every error gets a code; unexpected exceptions are masked."""
+    original = error.original_error
+    code = (error.extensions or {}).get("code")
+    if code is None and original is not None and not isinstance(original, GraphQLError):
+        masked = GraphQLError("Internal server error", path=error.path, nodes=error.nodes)
+        formatted = dict(masked.formatted)
+        formatted["extensions"] = {"code": INTERNAL}
+        return formatted
+    formatted = dict(error.formatted)
+    if code is None:
+        message = error.message
+        if message.startswith("Syntax Error"):
+            code = "GRAPHQL_PARSE_FAILED"
+        elif message.startswith("Variable '$") or "got invalid value" in message:
+            code = "BAD_USER_INPUT"
+        else:
+            code = "GRAPHQL_VALIDATION_FAILED"
+        formatted["extensions"] = {**(error.extensions or {}), "code": code}
+    return formatted
+
+
+class GatewayGraphQL(GraphQL[Context, None]):
+    def __init__(
+        self,
+        *args: Any,
+        settings: Settings,
+        loader_factory: Callable[[], DataLoader],
+        metrics: Metrics,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self._settings = settings
+        self._loader_factory = loader_factory
+        self._metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            request = Request(scope=scope, receive=receive)
+            try:
+                response = await self.run(request)
+            except HTTPException as exc:
+                code = _CODE_BY_STATUS.get(exc.status_code, "BAD_REQUEST")
+                response = JSONResponse(error_body(exc.reason, code), status_code=exc.status_code)
+            await response(scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
+
+    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
+        return Context(
+            request=request, response=response, settings=self._settings, summaries=self._loader_factory()
+        )
+
+    async def process_result(
+        self, request: Request | WebSocket, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        data: GraphQLHTTPResponse = {"data": result.data}
+        codes: list[str] = []
+        if result.errors:
+            errors = [format_error(e) for e in result.errors]
+            data["errors"] = errors
+            codes = sorted({str(e["extensions"]["code"]) for e in errors})
+        if result.extensions:
+            data["extensions"] = result.extensions
+        outcome = "ok" if not codes else ("partial" if result.data else "error")
+        self._metrics.operations.labels(outcome).inc()
+        fields: dict[str, object] = {"outcome": outcome}
+        if codes:
+            fields["errors"] = codes
+        log.info("graphql operation", extra={"fields": fields})
+        return data
+
+    def encode_json(self, data: object) -> bytes:
+        return orjson.dumps(data)

@@ -1,0 +1,190 @@
+"""The gateway-wide scheduler beneath the per-request DataLoaders.
+
+IDs wanted by every in-flight request join one queue, oldest first. Each time the limiter grants a
+call, the pump takes up to 10 pending IDs and sends them together. An ID already pending or in
+flight is never asked twice (single flight): all its waiters share one future. When the gateway is
+idle, the first lookup goes out on the next event-loop turn; at saturation, calls fill to 10.
+
+Futures resolve to an outcome (a record or a :class:`VodError`), never to an exception, so a
+cancelled or vanished waiter can't poison the others or leave an unretrieved exception behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Sequence
+
+from gateway.clock import Clock
+from gateway.loading.cache import Outcome, SummaryCache
+from gateway.loading.limiter import Admission, RateLimitExceeded
+from gateway.vod.client import MAX_IDS_PER_CALL, Admit
+from gateway.vod.errors import UpstreamError, UpstreamUnavailable, VideoNotFound, VodError
+from gateway.vod.models import SummaryPage
+
+log = logging.getLogger("gateway.batcher")
+
+Fetch = Callable[[list[str], float, Admit], Awaitable[SummaryPage]]
+"""(ids, deadline, admit for retries) -> page; the first attempt's grant is already taken."""
+
+
+class _Entry:
+    __slots__ = ("deadline", "future", "waiters")
+
+    def __init__(self, future: asyncio.Future[Outcome], deadline: float) -> None:
+        self.future = future
+        self.deadline = deadline
+        self.waiters = 0
+
+
+def outcomes_from_page(ids: Sequence[str], page: SummaryPage) -> dict[str, Outcome]:
+    """Found → record; listed in NonExistVideoIds or absent from the answer → VideoNotFound."""
+    found = page.summaries
+    return {i: found[i] if i in found else VideoNotFound(i) for i in ids}
+
+
+class Batcher:
+    def __init__(
+        self,
+        fetch: Fetch,
+        admission: Admission,
+        clock: Clock,
+        *,
+        cache: SummaryCache | None = None,
+        max_wait: float = 10.0,
+        on_cache: Callable[[int, int], None] | None = None,
+        batch_size: int = MAX_IDS_PER_CALL,
+    ) -> None:
+        self._fetch = fetch
+        self._admission = admission
+        self._clock = clock
+        self._cache = cache
+        self._max_wait = max_wait
+        self._on_cache = on_cache
+        self._batch_size = batch_size
+        self._pending: OrderedDict[str, _Entry] = OrderedDict()
+        self._inflight: dict[str, _Entry] = {}
+        self._pump_task: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.calls = 0
+        self.ids_sent = 0
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    @property
+    def inflight(self) -> int:
+        return len(self._inflight)
+
+    async def load_many(self, ids: Sequence[str]) -> list[Outcome]:
+        """One outcome per ID, in order; duplicates share one lookup."""
+        cached = await self._cache.get_many(ids) if self._cache is not None else {}
+        if self._on_cache is not None and self._cache is not None:
+            self._on_cache(len(cached), len(set(ids)) - len(cached))
+        if len(cached) == len(set(ids)):
+            return [cached[i] for i in ids]
+        entries: dict[str, _Entry] = {}
+        for video_id in ids:
+            if video_id in cached or video_id in entries:
+                continue
+            entry = self._inflight.get(video_id) or self._pending.get(video_id)
+            if entry is None:
+                future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+                entry = _Entry(future, self._clock.now() + self._max_wait)
+                self._pending[video_id] = entry
+            entry.waiters += 1
+            entries[video_id] = entry
+        self._ensure_pump()
+        try:
+            await asyncio.wait([e.future for e in entries.values()])
+        finally:
+            for entry in entries.values():
+                entry.waiters -= 1
+        return [cached[i] if i in cached else entries[i].future.result() for i in ids]
+
+    def _ensure_pump(self) -> None:
+        if self._pending and (self._pump_task is None or self._pump_task.done()):
+            self._pump_task = asyncio.get_running_loop().create_task(self._pump())
+
+    async def _pump(self) -> None:
+        while self._drop_abandoned():
+            oldest = next(iter(self._pending.values()))
+            try:
+                await self._admission.acquire(oldest.deadline)
+            except RateLimitExceeded as exc:
+                self._expire(exc.next_grant_at, exc)
+                continue
+            batch = self._take()
+            if batch:
+                task = asyncio.get_running_loop().create_task(self._run(batch))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+
+    def _drop_abandoned(self) -> bool:
+        """Forget pending IDs nobody waits for any more; return whether any are left."""
+        while self._pending:
+            video_id, entry = next(iter(self._pending.items()))
+            if entry.waiters > 0:
+                return True
+            del self._pending[video_id]
+            entry.future.cancel()
+        return False
+
+    def _expire(self, before: float, error: RateLimitExceeded) -> None:
+        for video_id in [i for i, e in self._pending.items() if e.deadline < before]:
+            entry = self._pending.pop(video_id)
+            if not entry.future.done():
+                entry.future.set_result(error)
+
+    def _take(self) -> dict[str, _Entry]:
+        batch: dict[str, _Entry] = {}
+        while self._pending and len(batch) < self._batch_size:
+            video_id, entry = self._pending.popitem(last=False)
+            if entry.waiters > 0:
+                batch[video_id] = entry
+                self._inflight[video_id] = entry
+            else:
+                entry.future.cancel()
+        return batch
+
+    async def _run(self, batch: dict[str, _Entry]) -> None:
+        ids = list(batch)
+        deadline = min(e.deadline for e in batch.values())
+        first = True
+
+        async def admit_retry(retry_deadline: float) -> None:
+            nonlocal first
+            if first:
+                first = False
+                return
+            await self._admission.acquire(retry_deadline)
+
+        self.calls += 1
+        self.ids_sent += len(ids)
+        outcomes: dict[str, Outcome]
+        try:
+            page = await self._fetch(ids, deadline, admit_retry)
+            outcomes = outcomes_from_page(ids, page)
+            if self._cache is not None:
+                await self._cache.put_many(outcomes)
+        except VodError as exc:
+            outcomes = dict.fromkeys(ids, exc)
+        except Exception as exc:  # a bug or an unexpected library error: fail only this batch
+            log.error("lookup batch failed unexpectedly: %s: %s", type(exc).__name__, exc)
+            outcomes = dict.fromkeys(ids, UpstreamError("the lookup failed unexpectedly"))
+        except asyncio.CancelledError:
+            outcomes = dict.fromkeys(ids, UpstreamUnavailable("the gateway is shutting down"))
+            raise
+        finally:
+            for video_id, entry in batch.items():
+                self._inflight.pop(video_id, None)
+                if not entry.future.done():
+                    entry.future.set_result(outcomes[video_id])
+
+    async def aclose(self) -> None:
+        for task in [self._pump_task, *self._tasks]:
+            if task is not None and not task.done():
+                task.cancel()
+        await asyncio.gather(*(t for t in self._tasks), return_exceptions=True)

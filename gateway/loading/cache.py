@@ -1,0 +1,82 @@
+"""Optional short-lived cache of lookup outcomes: summaries and not-found answers, never errors.
+
+TTLs follow the status: a summary still transcoding changes within seconds, a finished one rarely.
+The in-memory cache lives here; the Redis one (shared by replicas) implements the same protocol.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from gateway.clock import Clock
+from gateway.vod.errors import VideoNotFound, VodError
+from gateway.vod.models import TranscodeSummaryRecord
+
+Outcome = TranscodeSummaryRecord | VodError
+
+
+@dataclass(frozen=True)
+class CacheTTLs:
+    active: float = 2.0  # Processing, Partial (and UNKNOWN)
+    terminal: float = 30.0  # CompleteAllSucc, CompleteAllFail, CompletePartialSucc
+    not_found: float = 5.0
+
+    @property
+    def enabled(self) -> bool:
+        return max(self.active, self.terminal, self.not_found) > 0
+
+    def ttl_for(self, outcome: Outcome) -> float:
+        if isinstance(outcome, TranscodeSummaryRecord):
+            status = outcome.status
+            return self.terminal if status.terminal and status.value != "Unknown" else self.active
+        if isinstance(outcome, VideoNotFound):
+            return self.not_found
+        return 0.0  # errors are never cached
+
+
+class SummaryCache(Protocol):
+    async def get_many(self, ids: Sequence[str]) -> dict[str, Outcome]: ...
+
+    async def put_many(self, outcomes: Mapping[str, Outcome]) -> None: ...
+
+
+class MemoryCache:
+    """A bounded, least-recently-written map with per-entry expiry."""
+
+    def __init__(self, ttls: CacheTTLs, clock: Clock, max_entries: int = 100_000) -> None:
+        self._ttls = ttls
+        self._clock = clock
+        self._max = max_entries
+        self._entries: OrderedDict[str, tuple[float, Outcome]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    async def get_many(self, ids: Sequence[str]) -> dict[str, Outcome]:
+        now = self._clock.now()
+        found: dict[str, Outcome] = {}
+        entries = self._entries
+        for video_id in ids:
+            entry = entries.get(video_id)
+            if entry is None:
+                continue
+            if entry[0] > now:
+                found[video_id] = entry[1]
+            else:
+                del entries[video_id]
+        return found
+
+    async def put_many(self, outcomes: Mapping[str, Outcome]) -> None:
+        now = self._clock.now()
+        entries = self._entries
+        for video_id, outcome in outcomes.items():
+            ttl = self._ttls.ttl_for(outcome)
+            if ttl <= 0:
+                continue
+            entries[video_id] = (now + ttl, outcome)
+            entries.move_to_end(video_id)
+        while len(entries) > self._max:
+            entries.popitem(last=False)

@@ -1,0 +1,113 @@
+"""Metrics (Prometheus, one registry per app) and structured JSON logging.
+
+Log lines never carry a secret: the credential types hide their values, upstream bodies are never
+logged, and :class:`JsonFormatter` only writes the fields it is given.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import sys
+import time
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.upstream_calls = Counter(
+            "vod_upstream_calls", "Upstream GetTranscodeSummary attempts, by outcome", ["outcome"], registry=r
+        )
+        self.upstream_seconds = Histogram(
+            "vod_upstream_call_seconds", "Duration of upstream attempts", registry=r
+        )
+        self.ids_per_call = Histogram(
+            "vod_upstream_ids_per_call",
+            "Video IDs per upstream call",
+            buckets=(1, 2, 3, 4, 5, 6, 7, 8, 9, 10),
+            registry=r,
+        )
+        self.limiter_wait = Histogram(
+            "gateway_limiter_wait_seconds",
+            "Time a call waited for the per-account limiter",
+            buckets=(0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10),
+            registry=r,
+        )
+        self.cache_lookups = Counter(
+            "gateway_cache_lookups", "Summary cache lookups, by result (hit, miss)", ["result"], registry=r
+        )
+        self.operations = Counter(
+            "gateway_graphql_operations",
+            "GraphQL operations, by outcome (ok, partial, error, rejected)",
+            ["outcome"],
+            registry=r,
+        )
+        self.degraded = Gauge(
+            "gateway_degraded_mode",
+            "1 while the shared (Redis) limiter is unreachable and a local share is used",
+            registry=r,
+        )
+        self.subscribed_ids = Gauge(
+            "gateway_subscribed_video_ids", "Distinct video IDs with live subscribers", registry=r
+        )
+
+    def upstream_attempt(self, outcome: str, ids: int, seconds: float) -> None:
+        self.upstream_calls.labels(outcome).inc()
+        self.upstream_seconds.observe(seconds)
+        self.ids_per_call.observe(ids)
+        logging.getLogger("gateway.upstream").info(
+            "upstream call",
+            extra={"fields": {"outcome": outcome, "ids": ids, "ms": round(seconds * 1000, 1)}},
+        )
+
+    def cache(self, hits: int, misses: int) -> None:
+        if hits:
+            self.cache_lookups.labels("hit").inc(hits)
+        if misses:
+            self.cache_lookups.labels("miss").inc(misses)
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        request_id = request_id_var.get()
+        if request_id:
+            entry["requestId"] = request_id
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):
+            entry.update(fields)
+        return json.dumps(entry, default=str, ensure_ascii=False)
+
+
+class TextFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        line = f"{record.levelname:<7} {record.name}: {record.getMessage()}"
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):
+            line += " " + " ".join(f"{k}={v}" for k, v in fields.items())
+        request_id = request_id_var.get()
+        return f"{line} [{request_id}]" if request_id else line
+
+
+def configure_logging(level: str = "INFO", json_lines: bool = True) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter() if json_lines else TextFormatter())
+    root = logging.getLogger("gateway")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+    # Strawberry logs every resolver error with its traceback; the gateway logs its own line instead.
+    logging.getLogger("strawberry.execution").setLevel(logging.CRITICAL)

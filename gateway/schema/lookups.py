@@ -1,0 +1,62 @@
+"""Validated lookups through the request's DataLoader: the one path every summary field takes."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Sequence
+
+from graphql import GraphQLError
+from strawberry.types import Info
+
+from gateway.schema.context import Context
+from gateway.schema.errors import bad_user_input, from_vod_error
+from gateway.vod.errors import VodError
+from gateway.vod.models import TranscodeSummaryRecord
+
+_VALID_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def id_error(video_id: str) -> GraphQLError | None:
+    """Why ``video_id`` can't be sent upstream, or None if it can: 1-64 of ``[A-Za-z0-9_-]``."""
+    if _VALID_ID.fullmatch(video_id):
+        return None
+    shown = video_id if len(video_id) <= 80 else video_id[:80] + "…"
+    return bad_user_input(
+        f"Invalid video ID {shown!r}: expected 1 to 64 characters of A-Z, a-z, 0-9, '_' or '-'",
+        argument="videoId",
+    )
+
+
+def check_count(ids: Sequence[str], limit: int, argument: str) -> None:
+    if len(ids) > limit:
+        raise bad_user_input(
+            f"Too many IDs in {argument}: {len(ids)} given, at most {limit} allowed",
+            argument=argument,
+            limit=limit,
+        )
+
+
+async def load_record(info: Info[Context, None], video_id: str) -> TranscodeSummaryRecord:
+    """The record for ``video_id``, or raise the GraphQL error that belongs at this field."""
+    invalid = id_error(video_id)
+    if invalid is not None:
+        raise invalid
+    try:
+        record: TranscodeSummaryRecord = await info.context.summaries.load(video_id)
+    except VodError as exc:
+        raise from_vod_error(exc) from None
+    return record
+
+
+async def load_records(
+    info: Info[Context, None], video_ids: Sequence[str]
+) -> list[TranscodeSummaryRecord | GraphQLError]:
+    """One item per ID, in order: a record, or the error for that list item."""
+    results = await asyncio.gather(*(load_record(info, i) for i in video_ids), return_exceptions=True)
+    items: list[TranscodeSummaryRecord | GraphQLError] = []
+    for result in results:
+        if isinstance(result, BaseException) and not isinstance(result, GraphQLError):
+            raise result
+        items.append(result)
+    return items

@@ -1,0 +1,45 @@
+"""Custom scalars: ``DateTime`` (ISO 8601 in UTC, ``Z`` suffix) and ``Long`` (64-bit integer)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import NewType
+
+import strawberry
+
+
+def _serialize_datetime(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _parse_datetime(value: object) -> datetime:
+    if not isinstance(value, str):
+        raise ValueError("DateTime must be an ISO 8601 string")
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+DateTime = strawberry.scalar(
+    NewType("DateTime", datetime),
+    name="DateTime",
+    description="A point in time, ISO 8601 in UTC, e.g. `2026-01-02T03:04:05Z`.",
+    serialize=_serialize_datetime,
+    parse_value=_parse_datetime,
+)
+
+_LONG_MIN, _LONG_MAX = -(2**63), 2**63 - 1
+
+
+def _parse_long(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not _LONG_MIN <= value <= _LONG_MAX:
+        raise ValueError("Long must be a 64-bit integer")
+    return value
+
+
+Long = strawberry.scalar(
+    NewType("Long", int),
+    name="Long",
+    description="A 64-bit signed integer, serialised as a JSON number (exact up to 2^53).",
+    serialize=int,
+    parse_value=_parse_long,
+)

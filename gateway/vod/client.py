@@ -1,0 +1,183 @@
+"""The VOD client: one signed GetTranscodeSummary call, with retries, mapped to typed errors.
+
+Each attempt first passes ``admit`` (the per-account limiter), so retries spend the same budget as
+first calls. The caller's ``deadline`` bounds how long throttling retries may go on.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+import httpx
+import orjson
+
+from gateway.clock import Clock, MonotonicClock
+from gateway.vod.auth import SignatureVersion, VodAuth
+from gateway.vod.credentials import Credentials
+from gateway.vod.errors import (
+    UpstreamError,
+    UpstreamThrottled,
+    UpstreamUnavailable,
+    VodError,
+)
+from gateway.vod.models import MalformedResponse, SummaryPage, parse_page
+
+log = logging.getLogger("gateway.upstream")
+
+MAX_IDS_PER_CALL = 10
+Admit = Callable[[float], Awaitable[None]]
+
+
+async def _admit_always(deadline: float) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    unavailable_retries: int = 1  # timeouts, connection errors, 5xx, non-JSON bodies
+    throttle_base: float = 0.1  # first backoff after Throttling*, seconds; doubles each time
+    throttle_cap: float = 1.0
+
+
+class _Retryable(Exception):
+    def __init__(self, error: UpstreamError) -> None:
+        self.error = error
+
+
+class VodClient:
+    """Calls GetTranscodeSummary for at most 10 IDs and returns a :class:`SummaryPage`."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        endpoint: str,
+        credentials: Credentials,
+        *,
+        signature: SignatureVersion = "v3",
+        timeout: float = 5.0,
+        clock: Clock | None = None,
+        retry: RetryPolicy | None = None,
+        rng: random.Random | None = None,
+        on_attempt: Callable[[str, int, float], None] | None = None,
+    ) -> None:
+        self._http = http
+        self._url = endpoint.rstrip("/") + "/"
+        self._auth = VodAuth(credentials, "GetTranscodeSummary", signature)
+        self._method = "POST" if signature == "v3" else "GET"
+        self._timeout = timeout
+        self._clock = clock or MonotonicClock()
+        self._retry = retry or RetryPolicy()
+        self._rng = rng or random.Random()
+        self._on_attempt = on_attempt
+        self.access_key_id = credentials.access_key_id
+
+    async def get_transcode_summary(
+        self,
+        video_ids: Sequence[str],
+        *,
+        deadline: float | None = None,
+        admit: Admit = _admit_always,
+    ) -> SummaryPage:
+        if not 1 <= len(video_ids) <= MAX_IDS_PER_CALL:
+            raise ValueError(f"between 1 and {MAX_IDS_PER_CALL} video IDs per call")
+        deadline = self._clock.now() + 30.0 if deadline is None else deadline
+        unavailable_left = self._retry.unavailable_retries
+        throttles = 0
+        while True:
+            await admit(deadline)
+            try:
+                return await self._attempt(video_ids)
+            except _Retryable as retryable:
+                error = retryable.error
+            now = self._clock.now()
+            if isinstance(error, UpstreamThrottled):
+                backoff = min(self._retry.throttle_cap, self._retry.throttle_base * 2**throttles)
+                backoff = backoff / 2 + self._rng.uniform(0, backoff / 2)
+                throttles += 1
+                if now + backoff >= deadline:
+                    raise error
+                log.info("upstream throttled; retrying in %.3fs", backoff)
+                await self._clock.sleep(backoff)
+            elif unavailable_left > 0 and now < deadline:
+                unavailable_left -= 1
+                log.info("upstream unavailable (%s); retrying once", error.message)
+            else:
+                raise error
+
+    async def _attempt(self, video_ids: Sequence[str]) -> SummaryPage:
+        started = self._clock.now()
+        outcome = "ok"
+        try:
+            try:
+                response = await self._http.request(
+                    self._method,
+                    self._url,
+                    params={"VideoIds": ",".join(video_ids)},
+                    auth=self._auth,
+                    timeout=self._timeout,
+                )
+            except httpx.TransportError as exc:
+                raise _Retryable(UpstreamUnavailable(_describe_transport_error(exc))) from None
+            return self._interpret(response)
+        except VodError as exc:
+            outcome = exc.code
+            raise
+        except _Retryable as exc:
+            outcome = exc.error.code
+            raise
+        finally:
+            if self._on_attempt is not None:
+                self._on_attempt(outcome, len(video_ids), self._clock.now() - started)
+
+    def _interpret(self, response: httpx.Response) -> SummaryPage:
+        status = response.status_code
+        try:
+            body = orjson.loads(response.content)
+        except orjson.JSONDecodeError:
+            raise _Retryable(
+                UpstreamUnavailable(f"upstream answered HTTP {status} with a non-JSON body", status=status)
+            ) from None
+        if status == 200:
+            try:
+                return parse_page(body)
+            except MalformedResponse as exc:
+                raise UpstreamError(f"unexpected upstream response: {exc}", status=status) from None
+        code = body.get("Code") if isinstance(body, dict) else None
+        request_id = body.get("RequestId") if isinstance(body, dict) else None
+        code = code if isinstance(code, str) else None
+        request_id = request_id if isinstance(request_id, str) else None
+        if code is not None and code.startswith("Throttling"):
+            raise _Retryable(
+                UpstreamThrottled(
+                    "the VOD service throttled the account's calls",
+                    upstream_code=code,
+                    request_id=request_id,
+                    status=status,
+                )
+            )
+        if status >= 500:
+            raise _Retryable(
+                UpstreamUnavailable(
+                    f"the VOD service is unavailable (HTTP {status})",
+                    upstream_code=code,
+                    request_id=request_id,
+                    status=status,
+                )
+            )
+        raise UpstreamError(
+            f"the VOD service rejected the call (HTTP {status}, {code or 'no error code'})",
+            upstream_code=code,
+            request_id=request_id,
+            status=status,
+        )
+
+
+def _describe_transport_error(exc: httpx.TransportError) -> str:
+    if isinstance(exc, httpx.TimeoutException):
+        return "the VOD service did not answer in time"
+    if isinstance(exc, httpx.ConnectError):
+        return "could not connect to the VOD service"
+    return "the connection to the VOD service failed"

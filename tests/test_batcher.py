@@ -1,0 +1,180 @@
+"""The gateway-wide scheduler with a manual clock and a fake upstream."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+import pytest
+
+from gateway.clock import ManualClock, settle
+from gateway.loading.batcher import Batcher
+from gateway.loading.cache import CacheTTLs, MemoryCache
+from gateway.loading.limiter import Admission, SlidingWindowLimiter
+from gateway.vod.client import Admit
+from gateway.vod.errors import RateLimited, UpstreamUnavailable, VideoNotFound
+from gateway.vod.models import SummaryPage, SummaryStatus, TranscodeSummaryRecord
+
+
+def record(video_id: str, status: SummaryStatus = SummaryStatus.COMPLETE_ALL_SUCC) -> TranscodeSummaryRecord:
+    return TranscodeSummaryRecord(video_id, status, None, None, None, ())
+
+
+class FakeUpstream:
+    """Answers every ID but those in ``missing``; ``hold`` keeps calls open until released."""
+
+    def __init__(self, missing: Sequence[str] = (), fail: Sequence[str] = ()) -> None:
+        self.calls: list[list[str]] = []
+        self.missing = set(missing)
+        self.fail = set(fail)
+        self.hold: asyncio.Event | None = None
+
+    async def __call__(self, ids: list[str], deadline: float, admit: Admit) -> SummaryPage:
+        await admit(deadline)
+        self.calls.append(list(ids))
+        if self.hold is not None:
+            await self.hold.wait()
+        if self.fail & set(ids):
+            raise UpstreamUnavailable("boom")
+        found = {i: record(i) for i in ids if i not in self.missing}
+        return SummaryPage("r", found, frozenset(self.missing & set(ids)))
+
+
+def make(
+    upstream: FakeUpstream, qps: int = 15, cache: bool = False, max_wait: float = 10.0
+) -> tuple[Batcher, ManualClock]:
+    clock = ManualClock()
+    admission = Admission(SlidingWindowLimiter(qps, clock), clock)
+    mem = MemoryCache(CacheTTLs(), clock) if cache else None
+    return Batcher(upstream, admission, clock, cache=mem, max_wait=max_wait), clock
+
+
+async def test_idle_lookup_goes_out_at_once() -> None:
+    upstream = FakeUpstream()
+    batcher, _ = make(upstream)
+    task = asyncio.create_task(batcher.load_many(["a"]))
+    await settle(3)
+    assert upstream.calls == [["a"]]
+    assert [r.video_id for r in await task] == ["a"]  # type: ignore[union-attr]
+
+
+async def test_25_ids_make_3_calls_and_duplicates_share() -> None:
+    upstream = FakeUpstream()
+    batcher, _ = make(upstream)
+    ids = [f"v{i}" for i in range(25)]
+    results = await batcher.load_many([*ids, "v0", "v3"])
+    assert [len(c) for c in upstream.calls] == [10, 10, 5]
+    assert results[25] is results[0] and results[26] is results[3]
+
+
+async def test_single_flight_across_requests() -> None:
+    upstream = FakeUpstream()
+    upstream.hold = asyncio.Event()
+    batcher, _ = make(upstream)
+    first = asyncio.create_task(batcher.load_many(["a", "b"]))
+    await settle()
+    others = [asyncio.create_task(batcher.load_many(["a"])) for _ in range(5)]
+    await settle()
+    upstream.hold.set()
+    results = await asyncio.gather(first, *others)
+    assert upstream.calls == [["a", "b"]]
+    assert all(r[0] is results[0][0] for r in results)
+
+
+async def test_saturated_calls_fill_to_ten_oldest_first() -> None:
+    upstream = FakeUpstream()
+    batcher, clock = make(upstream, qps=1)
+    await batcher.load_many(["warm"])  # spends the only call of this second
+    tasks = []
+    for i in range(25):
+        tasks.append(asyncio.create_task(batcher.load_many([f"v{i:02d}"])))
+        await settle(1)
+    for _ in range(3):
+        await clock.advance(1.0)
+    await asyncio.gather(*tasks)
+    assert upstream.calls[1:] == [
+        [f"v{i:02d}" for i in range(0, 10)],
+        [f"v{i:02d}" for i in range(10, 20)],
+        [f"v{i:02d}" for i in range(20, 25)],
+    ]
+
+
+async def test_one_failing_batch_fails_only_its_ids() -> None:
+    upstream = FakeUpstream(fail=["bad"])
+    batcher, _ = make(upstream)
+    ids = ["bad", *[f"x{i}" for i in range(9)], *[f"y{i}" for i in range(5)]]
+    results = await batcher.load_many(ids)
+    assert all(isinstance(r, UpstreamUnavailable) for r in results[:10])
+    assert all(not isinstance(r, Exception) for r in results[10:])
+
+
+async def test_not_found_ids_and_missing_from_answer() -> None:
+    upstream = FakeUpstream(missing=["gone"])
+    batcher, _ = make(upstream)
+    results = await batcher.load_many(["a", "gone", "b"])
+    assert isinstance(results[1], VideoNotFound) and results[1].video_id == "gone"
+    assert not isinstance(results[0], Exception) and not isinstance(results[2], Exception)
+
+
+async def test_cancelled_waiter_does_not_poison_others() -> None:
+    upstream = FakeUpstream()
+    upstream.hold = asyncio.Event()
+    batcher, _ = make(upstream)
+    doomed = asyncio.create_task(batcher.load_many(["a"]))
+    survivor = asyncio.create_task(batcher.load_many(["a"]))
+    await settle()
+    doomed.cancel()
+    await settle()
+    upstream.hold.set()
+    result = await survivor
+    assert result[0].video_id == "a"  # type: ignore[union-attr]
+    with pytest.raises(asyncio.CancelledError):
+        await doomed
+
+
+async def test_ids_nobody_waits_for_are_not_fetched() -> None:
+    upstream = FakeUpstream()
+    batcher, clock = make(upstream, qps=1)
+    await batcher.load_many(["warm"])
+    abandoned = asyncio.create_task(batcher.load_many(["x"]))
+    kept = asyncio.create_task(batcher.load_many(["y"]))
+    await settle()
+    abandoned.cancel()
+    await settle()
+    await clock.advance(1.0)
+    await kept
+    assert upstream.calls == [["warm"], ["y"]]
+
+
+async def test_wait_budget_gives_rate_limited() -> None:
+    upstream = FakeUpstream()
+    batcher, clock = make(upstream, qps=1, max_wait=2.5)
+    await batcher.load_many(["warm"])
+    tasks = [asyncio.create_task(batcher.load_many([f"v{i}"])) for i in range(35)]
+    await settle()
+    for _ in range(5):
+        await clock.advance(1.0)
+    results = [r[0] for r in await asyncio.gather(*tasks)]
+    served = [r for r in results if not isinstance(r, Exception)]
+    limited = [r for r in results if isinstance(r, RateLimited)]
+    assert len(served) == 20 and len(limited) == 15  # two calls fit in 2.5 s; the rest time out
+    assert len(upstream.calls) == 3
+
+
+async def test_cache_serves_repeats_without_calls() -> None:
+    upstream = FakeUpstream(missing=["gone"])
+    batcher, clock = make(upstream, cache=True)
+    await batcher.load_many(["a", "gone"])
+    await batcher.load_many(["a", "gone"])
+    assert len(upstream.calls) == 1
+    await clock.advance(31)
+    await batcher.load_many(["a"])
+    assert len(upstream.calls) == 2
+
+
+async def test_errors_are_not_cached() -> None:
+    upstream = FakeUpstream(fail=["bad"])
+    batcher, _ = make(upstream, cache=True)
+    await batcher.load_many(["bad"])
+    await batcher.load_many(["bad"])
+    assert len(upstream.calls) == 2

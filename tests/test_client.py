@@ -1,0 +1,196 @@
+"""The VOD client against httpx.MockTransport: signing on the wire, retries, typed errors."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from gateway.clock import InstantClock
+from gateway.vod import signing
+from gateway.vod.client import RetryPolicy, VodClient
+from gateway.vod.credentials import Credentials, Secret
+from gateway.vod.errors import UpstreamError, UpstreamThrottled, UpstreamUnavailable
+
+SECRET = "s3cr3t-value-never-shown"
+TOKEN = "sts-token-never-shown"
+OK_BODY = {"RequestId": "r1", "NonExistVideoIds": ["gone"], "TranscodeSummaryList": [{"VideoId": "a"}]}
+
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+def client_for(handler: Handler, signature: str = "v3", token: str | None = None) -> VodClient:
+    creds = Credentials("AKID", Secret(SECRET), Secret(token) if token else None)
+    http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    return VodClient(
+        http,
+        "http://vod.test",
+        creds,
+        signature=signature,  # type: ignore[arg-type]
+        clock=InstantClock(),
+        retry=RetryPolicy(throttle_base=0.01),
+    )
+
+
+def error(status: int, code: str) -> httpx.Response:
+    return httpx.Response(status, json={"RequestId": "rid-9", "HostId": "h", "Code": code, "Message": "m"})
+
+
+async def test_v3_request_is_signed_as_documented() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json=OK_BODY)
+
+    page = await client_for(handler, token=TOKEN).get_transcode_summary(["a", "gone"])
+    assert page.non_existent == {"gone"} and "a" in page.summaries
+    request = seen[0]
+    assert request.method == "POST" and request.content == b""
+    assert request.url.query == b"VideoIds=a%2Cgone"
+    parsed = signing.parse_v3_authorization(request.headers["authorization"])
+    assert parsed is not None
+    key_id, names, signature = parsed
+    assert key_id == "AKID" and "x-acs-security-token" in names and "host" in names
+    canonical = signing.v3_canonical_request(
+        "POST", "/", {"VideoIds": "a,gone"}, dict(request.headers), names, signing.EMPTY_SHA256
+    )
+    assert signing.v3_signature(SECRET, signing.v3_string_to_sign(canonical)) == signature
+    assert request.headers["x-acs-action"] == "GetTranscodeSummary"
+    assert request.headers["x-acs-version"] == "2017-03-21"
+
+
+async def test_v1_request_is_signed_as_documented() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json=OK_BODY)
+
+    await client_for(handler, signature="v1", token=TOKEN).get_transcode_summary(["a"])
+    params = dict(seen[0].url.params)
+    assert seen[0].method == "GET"
+    assert params["SecurityToken"] == TOKEN and params["SignatureMethod"] == "HMAC-SHA1"
+    expected = signing.v1_signature(SECRET, signing.v1_string_to_sign("GET", params))
+    assert params["Signature"] == expected
+
+
+async def test_every_call_has_a_fresh_nonce() -> None:
+    nonces: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonces.append(request.headers["x-acs-signature-nonce"])
+        return httpx.Response(200, json=OK_BODY)
+
+    client = client_for(handler)
+    for _ in range(5):
+        await client.get_transcode_summary(["a"])
+    assert len(set(nonces)) == 5
+
+
+async def test_error_body_becomes_upstream_error_without_retry() -> None:
+    calls = 0
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        return error(403, "Forbidden")
+
+    with pytest.raises(UpstreamError) as info:
+        await client_for(handler).get_transcode_summary(["a"])
+    assert type(info.value) is UpstreamError and calls == 1
+    assert info.value.extensions() == {"code": "UPSTREAM_ERROR", "upstreamCode": "Forbidden", "requestId": "rid-9"}
+
+
+async def test_throttling_is_retried_then_succeeds() -> None:
+    answers = [error(400, "Throttling.User"), error(503, "Throttling"), httpx.Response(200, json=OK_BODY)]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return answers.pop(0)
+
+    page = await client_for(handler).get_transcode_summary(["a"], deadline=1e9)
+    assert page.request_id == "r1" and not answers
+
+
+async def test_throttling_past_the_budget_is_upstream_throttled() -> None:
+    calls = 0
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        return error(400, "Throttling.User")
+
+    client = client_for(handler)
+    with pytest.raises(UpstreamThrottled) as info:
+        await client.get_transcode_summary(["a"], deadline=1000.5)  # the clock starts at 1000
+    assert info.value.extensions()["code"] == "UPSTREAM_THROTTLED"
+    assert info.value.extensions()["upstreamCode"] == "Throttling.User"
+    assert calls >= 2
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        lambda: httpx.Response(500, json={"Code": "InternalError", "RequestId": "x"}),
+        lambda: httpx.Response(502, text="<html>bad gateway</html>"),
+        lambda: httpx.Response(200, text="not json at all"),
+        "timeout",
+        "connect",
+        "protocol",
+    ],
+    ids=["5xx", "html-502", "garbage-200", "timeout", "connect", "reset"],
+)
+async def test_unavailable_is_retried_once_then_typed(failure: object) -> None:
+    calls = 0
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        if failure == "timeout":
+            raise httpx.ReadTimeout("slow", request=request)
+        if failure == "connect":
+            raise httpx.ConnectError("refused", request=request)
+        if failure == "protocol":
+            raise httpx.RemoteProtocolError("peer closed", request=request)
+        assert callable(failure)
+        response: httpx.Response = failure()
+        return response
+
+    with pytest.raises(UpstreamUnavailable) as info:
+        await client_for(handler).get_transcode_summary(["a"])
+    assert calls == 2
+    assert info.value.code == "UPSTREAM_UNAVAILABLE"
+
+
+async def test_unavailable_then_recovered() -> None:
+    answers = [httpx.Response(503, text="busy"), httpx.Response(200, json=OK_BODY)]
+    page = await client_for(lambda r: answers.pop(0)).get_transcode_summary(["a"])
+    assert page.request_id == "r1"
+
+
+async def test_malformed_json_shape_is_upstream_error() -> None:
+    with pytest.raises(UpstreamError) as info:
+        await client_for(lambda r: httpx.Response(200, json=[1, 2])).get_transcode_summary(["a"])
+    assert info.value.code == "UPSTREAM_ERROR"
+
+
+async def test_secrets_never_in_errors_or_reprs() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(400, json={"Code": "SignatureDoesNotMatch", "Message": f"echo {SECRET} {TOKEN}"})
+
+    client = client_for(handler, token=TOKEN)
+    with pytest.raises(UpstreamError) as info:
+        await client.get_transcode_summary(["a"])
+    text = " ".join([str(info.value), repr(info.value), json.dumps(info.value.extensions())])
+    creds = Credentials("AKID", Secret(SECRET), Secret(TOKEN))
+    text += repr(creds) + str(creds)
+    assert SECRET not in text and TOKEN not in text
+
+
+async def test_more_than_ten_ids_is_refused_locally() -> None:
+    with pytest.raises(ValueError):
+        await client_for(lambda r: httpx.Response(200, json=OK_BODY)).get_transcode_summary(
+            [str(i) for i in range(11)]
+        )
