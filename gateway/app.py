@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from typing import Any
 
 import httpx
 from aiodataloader import DataLoader
@@ -22,16 +21,12 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_P
 from gateway import graphiql
 from gateway.clock import Clock, MonotonicClock
 from gateway.graphql_view import GatewayGraphQL
-from gateway.loading.batcher import Batcher
-from gateway.loading.cache import CacheTTLs, MemoryCache, SummaryCache
-from gateway.loading.limiter import Admission, Limiter, SlidingWindowLimiter
-from gateway.loading.sources import DirectSource, SummarySource, summary_loader
+from gateway.loading.sources import summary_loader
 from gateway.middleware import ApiKeyMiddleware, BodyLimitMiddleware, RequestIdMiddleware
 from gateway.observability import Metrics
+from gateway.parts import Parts, build_parts, readiness
 from gateway.schema.build import build_schema
 from gateway.settings import Settings
-from gateway.vod.client import Admit, VodClient
-from gateway.vod.models import SummaryPage
 
 log = logging.getLogger("gateway.app")
 
@@ -45,57 +40,6 @@ query Summaries {
   }
 }
 """
-
-
-@dataclass
-class Parts:
-    """The long-lived parts, owned by the app's lifespan and shared by every request."""
-
-    http: httpx.AsyncClient
-    client: VodClient
-    limiter: Limiter
-    admission: Admission
-    cache: SummaryCache | None
-    source: SummarySource
-
-
-def build_parts(
-    settings: Settings, clock: Clock, metrics: Metrics, transport: httpx.AsyncBaseTransport | None = None
-) -> Parts:
-    if settings.credentials is None:
-        raise ValueError("credentials are required to build the upstream client")
-    http = httpx.AsyncClient(
-        transport=transport,
-        limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
-        headers={"user-agent": "vod-gateway/0.1 (+httpx)"},
-    )
-    client = VodClient(
-        http,
-        settings.vod_endpoint,
-        settings.credentials,
-        signature=settings.vod_signature,
-        timeout=settings.vod_timeout,
-        clock=clock,
-        on_attempt=metrics.upstream_attempt,
-    )
-    limiter = SlidingWindowLimiter(settings.vod_qps, clock, window=1.0, margin=settings.vod_qps_margin)
-    admission = Admission(limiter, clock, on_wait=metrics.limiter_wait.observe)
-    ttls = CacheTTLs(settings.cache_ttl_active, settings.cache_ttl_terminal, settings.cache_ttl_not_found)
-    cache = MemoryCache(ttls, clock, settings.cache_max_entries) if ttls.enabled else None
-
-    async def fetch(ids: list[str], deadline: float, admit: Admit) -> SummaryPage:
-        return await client.get_transcode_summary(ids, deadline=deadline, admit=admit)
-
-    source: SummarySource
-    if settings.coalesce:
-        source = Batcher(
-            fetch, admission, clock, cache=cache, max_wait=settings.vod_max_wait, on_cache=metrics.cache
-        )
-    else:
-        source = DirectSource(
-            fetch, admission, clock, cache=cache, max_wait=settings.vod_max_wait, on_cache=metrics.cache
-        )
-    return Parts(http, client, limiter, admission, cache, source)
 
 
 class GraphQLEndpoint:
@@ -128,7 +72,7 @@ def create_app(
     schema = build_schema(settings)
     holder: dict[str, Parts] = {}
 
-    def new_loader() -> DataLoader:
+    def new_loader() -> DataLoader[str, Any]:
         return summary_loader(holder["parts"].source)
 
     view = GatewayGraphQL(
@@ -149,10 +93,7 @@ def create_app(
         try:
             yield
         finally:
-            closer = getattr(parts.source, "aclose", None)
-            if closer is not None:
-                await closer()
-            await parts.http.aclose()
+            await parts.aclose()
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -195,22 +136,3 @@ def create_app(
     app.state.metrics = metrics
     app.state.settings = settings
     return app
-
-
-_ready_cache: dict[str, tuple[float, str]] = {}
-
-
-async def readiness(parts: Parts | None, settings: Settings) -> dict[str, str]:
-    """Is the upstream reachable (any HTTP answer to an unsigned GET counts; cached 5 s)?"""
-    if parts is None:
-        return {"upstream": "starting"}
-    cached = _ready_cache.get(settings.vod_endpoint)
-    if cached is not None and cached[0] > time.monotonic():
-        return {"upstream": cached[1]}
-    try:
-        await parts.http.get(settings.vod_endpoint + "/", timeout=2.0)
-        state = "ok"
-    except httpx.HTTPError:
-        state = "unreachable"
-    _ready_cache[settings.vod_endpoint] = (time.monotonic() + 5.0, state)
-    return {"upstream": state}

@@ -44,6 +44,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["emulator"]:
+        from gateway.emulator.main import run
+
+        return run(argv[1:])
     args = _parser().parse_args(argv)
     if args.command == "export-schema":
         from gateway.schema.sdl import federation_sdl, plain_sdl
@@ -51,10 +56,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings({})
         sys.stdout.write(federation_sdl(settings) if args.federation else plain_sdl(settings))
         return 0
-    if args.command == "emulator":
-        from gateway.emulator.main import run
-
-        return run(args)
     try:
         settings = load_settings()
     except SettingsError as exc:
@@ -87,7 +88,7 @@ def _server(app: object, host: str, port: int) -> uvicorn.Server:
         port=port,
         loop="asyncio",  # uvloop starved a few connections at 64 clients (p99 in seconds)
         http="httptools",
-        ws="websockets",
+        ws="websockets-sansio",
         lifespan="on",
         log_level="warning",
         access_log=False,
@@ -97,26 +98,26 @@ def _server(app: object, host: str, port: int) -> uvicorn.Server:
 
 async def _serve(settings: Settings, host: str, port: int, emulator: bool, emulator_port: int) -> None:
     from gateway.app import create_app
+    from gateway.embedded import EmbeddedEmulator, start_embedded_emulator
 
-    tasks: list[asyncio.Task[None]] = []
     default_query = None
     banner = ""
+    embedded: EmbeddedEmulator | None = None
     if emulator:
-        from gateway.emulator_embed import start_embedded_emulator
-
         embedded = await start_embedded_emulator(emulator_port)
-        tasks.append(embedded.task)
         settings = settings.with_overrides(
             credentials=embedded.credentials, vod_endpoint=embedded.url, emulator=True
         )
         default_query = embedded.default_query
         banner = embedded.banner(host, port)
-    app = create_app(settings, **({"default_query": default_query} if default_query else {}))
+    app = create_app(settings, default_query=default_query) if default_query else create_app(settings)
     server = _server(app, host, port)
-    tasks.append(asyncio.create_task(server.serve()))
+    task = asyncio.create_task(server.serve())
     while not server.started:
-        if tasks[-1].done():
-            await tasks[-1]
+        if task.done():
+            if embedded is not None:
+                await embedded.stop()
+            await task
             return
         await asyncio.sleep(0.02)
     gc.collect()
@@ -124,11 +125,10 @@ async def _serve(settings: Settings, host: str, port: int, emulator: bool, emula
     where = f"http://{host}:{port}/graphql"
     print(banner or f"vod-gateway: GraphQL at {where} (upstream {settings.vod_endpoint})", flush=True)
     try:
-        await tasks[-1]
+        await task
     finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if embedded is not None:
+            await embedded.stop()
 
 
 if __name__ == "__main__":  # pragma: no cover

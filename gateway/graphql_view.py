@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from aiodataloader import DataLoader
@@ -60,7 +60,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
         self,
         *args: Any,
         settings: Settings,
-        loader_factory: Callable[[], DataLoader],
+        loader_factory: Callable[[], DataLoader[str, Any]],
         metrics: Metrics,
         **kwargs: Any,
     ) -> None:
@@ -93,7 +93,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
         codes: list[str] = []
         if result.errors:
             errors = [format_error(e) for e in result.errors]
-            data["errors"] = errors
+            data["errors"] = cast("list[object]", errors)
             codes = sorted({str(e["extensions"]["code"]) for e in errors})
         if result.extensions:
             data["extensions"] = result.extensions

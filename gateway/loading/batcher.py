@@ -12,6 +12,7 @@ cancelled or vanished waiter can't poison the others or leave an unretrieved exc
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
@@ -106,7 +107,10 @@ class Batcher:
 
     def _ensure_pump(self) -> None:
         if self._pending and (self._pump_task is None or self._pump_task.done()):
-            self._pump_task = asyncio.get_running_loop().create_task(self._pump())
+            # a fresh context: the pump serves every request, not the one that happened to wake it
+            self._pump_task = asyncio.get_running_loop().create_task(
+                self._pump(), context=contextvars.Context()
+            )
 
     async def _pump(self) -> None:
         while self._drop_abandoned():

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from aiodataloader import DataLoader
 
@@ -67,8 +67,8 @@ class DirectSource:
         return outcomes
 
 
-def summary_loader(source: SummarySource) -> DataLoader:
-    """A per-request DataLoader: dedups within the operation; failed keys hold their error."""
+def summary_loader(source: SummarySource) -> DataLoader[str, Any]:
+    """A per-request DataLoader[str, Any]: dedups within the operation; failed keys hold their error."""
 
     async def batch_load(keys: list[str]) -> list[Outcome]:
         return await source.load_many(keys)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any, cast
 
 import strawberry
 from graphql import GraphQLError
@@ -13,7 +14,6 @@ from strawberry.extensions import (
     MaxTokensLimiter,
     ParserCache,
     QueryDepthLimiter,
-    SchemaExtension,
     ValidationCache,
 )
 from strawberry.types import ExecutionContext
@@ -63,7 +63,7 @@ class GatewaySchema(strawberry.federation.Schema):
 
 
 def build_schema(settings: Settings) -> GatewaySchema:
-    extensions: list[SchemaExtension | type[SchemaExtension]] = [
+    extensions: list[Any] = [
         MaxTokensLimiter(max_token_count=settings.max_tokens),
         ParserCache(maxsize=1024),
         ValidationCache(maxsize=1024),
@@ -77,5 +77,5 @@ def build_schema(settings: Settings) -> GatewaySchema:
         query=Query,
         types=[Video, TranscodeSummary],
         extensions=extensions,
-        scalar_overrides={datetime: DateTime},
+        scalar_overrides={datetime: cast(Any, DateTime)},
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from aiodataloader import DataLoader
 from starlette.requests import Request
@@ -17,4 +18,4 @@ class Context:
     request: Request | WebSocket | None
     response: Response | WebSocket | None
     settings: Settings
-    summaries: DataLoader
+    summaries: DataLoader[str, Any]

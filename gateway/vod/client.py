@@ -28,7 +28,7 @@ from gateway.vod.models import MalformedResponse, SummaryPage, parse_page
 log = logging.getLogger("gateway.upstream")
 
 MAX_IDS_PER_CALL = 10
-Admit = Callable[[float], Awaitable[None]]
+Admit = Callable[[float], Awaitable[object]]
 
 
 async def _admit_always(deadline: float) -> None:

@@ -1,0 +1,84 @@
+"""``serve --emulator``: the local VOD emulator on loopback, in the gateway's own event loop."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import uvicorn
+
+from gateway.emulator.app import create_emulator_app
+from gateway.emulator.catalogue import Catalogue
+from gateway.emulator.config import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET, EmulatorConfig
+from gateway.emulator.model import ALL_FAILED, ALL_SUCCEEDED, PROCESSING
+from gateway.vod.credentials import Credentials, Secret
+
+
+@dataclass
+class EmbeddedEmulator:
+    url: str
+    credentials: Credentials
+    catalogue: Catalogue
+    server: uvicorn.Server
+    task: asyncio.Task[None]
+
+    async def stop(self) -> None:
+        self.server.should_exit = True
+        await self.task
+
+    def demo_ids(self) -> tuple[list[str], str]:
+        samples = self.catalogue.sample_ids(2)
+        ids = samples[ALL_SUCCEEDED][:1] + samples[PROCESSING][:1] + samples[ALL_FAILED][:1]
+        return ids, self.catalogue.nonexistent_id
+
+    @property
+    def default_query(self) -> str:
+        ids, missing = self.demo_ids()
+        quoted = ", ".join(f'"{i}"' for i in [*ids, missing])
+        return (
+            "# Served by the embedded VOD emulator: a finished, a processing and a failed video,\n"
+            "# and one that does not exist (null, with a VIDEO_NOT_FOUND error at its index).\n"
+            "query Summaries {\n"
+            f"  transcodeSummaries(videoIds: [{quoted}]) {{\n"
+            "    videoId\n    transcodeStatus\n    progress\n"
+            "    jobs { definition format transcodeJobStatus transcodeProgress fileSize encryptType }\n"
+            "  }\n}\n"
+        )
+
+    def banner(self, host: str, port: int) -> str:
+        ids, missing = self.demo_ids()
+        where = f"http://{host}:{port}"
+        quoted = ", ".join(f'\\"{i}\\"' for i in [ids[0], missing])
+        query = f"{{ transcodeSummaries(videoIds: [{quoted}]) {{ videoId transcodeStatus progress }} }}"
+        body = '{"query":"' + query + '"}'
+        return "\n".join(
+            [
+                "vod-gateway is running on the embedded VOD emulator (no cloud account needed)",
+                f"  GraphQL:   {where}/graphql   (open it in a browser for GraphiQL)",
+                f"  emulator:  {self.url}   (AccessKeyId {DEMO_ACCESS_KEY_ID})",
+                f"  health:    {where}/healthz   metrics: {where}/metrics",
+                "  try:",
+                f"    curl -s {where}/graphql -H 'content-type: application/json' \\",
+                f"      -d '{body}'",
+            ]
+        )
+
+
+async def start_embedded_emulator(port: int = 0, config: EmulatorConfig | None = None) -> EmbeddedEmulator:
+    """Start the emulator on 127.0.0.1 (any free port by default) and wait until it listens."""
+    config = config or EmulatorConfig(latency_ms=(20.0, 60.0))
+    app = create_emulator_app(config)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, loop="asyncio", http="httptools", log_level="warning"
+        )
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            await task
+            raise RuntimeError("the embedded emulator failed to start")
+        await asyncio.sleep(0.01)
+    bound = server.servers[0].sockets[0].getsockname()[1]
+    creds = Credentials(DEMO_ACCESS_KEY_ID, Secret(DEMO_ACCESS_KEY_SECRET))
+    return EmbeddedEmulator(f"http://127.0.0.1:{bound}", creds, app.state.emulator.catalogue, server, task)

@@ -1,0 +1,1 @@
+"""A local ApsaraVideo VOD endpoint (GetTranscodeSummary) for development, tests and benchmarks."""

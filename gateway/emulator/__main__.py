@@ -1,0 +1,5 @@
+from __future__ import annotations
+
+from gateway.emulator.main import run
+
+raise SystemExit(run())
