@@ -67,7 +67,13 @@ def build_parts(
     source: SummarySource
     if settings.coalesce:
         source = Batcher(
-            fetch, admission, clock, cache=cache, max_wait=settings.vod_max_wait, on_cache=metrics.cache
+            fetch,
+            admission,
+            clock,
+            cache=cache,
+            max_wait=settings.vod_max_wait,
+            on_cache=metrics.cache,
+            pace=(1.0 + settings.vod_qps_margin) / settings.vod_qps,
         )
     else:
         source = DirectSource(

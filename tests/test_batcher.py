@@ -178,3 +178,24 @@ async def test_errors_are_not_cached() -> None:
     await batcher.load_many(["bad"])
     await batcher.load_many(["bad"])
     assert len(upstream.calls) == 2
+
+
+async def test_a_burst_fills_calls_instead_of_spending_the_budget() -> None:
+    upstream = FakeUpstream()
+    clock = ManualClock()
+    admission = Admission(SlidingWindowLimiter(15, clock), clock)
+    batcher = Batcher(upstream, admission, clock, pace=0.07)
+    tasks = [asyncio.create_task(batcher.load_many(["first"]))]
+    await settle()
+    assert upstream.calls == [["first"]]  # idle: out at once
+    for i in range(5):
+        tasks.append(asyncio.create_task(batcher.load_many([f"b{i}"])))
+        await clock.advance(0.01)
+    assert len(upstream.calls) == 1  # part-filled batch held for the pace
+    await clock.advance(0.03)
+    assert upstream.calls[1] == [f"b{i}" for i in range(5)]
+    for i in range(10):  # a full batch is never held
+        tasks.append(asyncio.create_task(batcher.load_many([f"c{i}"])))
+    await settle()
+    assert upstream.calls[2] == [f"c{i}" for i in range(10)]
+    await asyncio.gather(*tasks)

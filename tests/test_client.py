@@ -101,7 +101,11 @@ async def test_error_body_becomes_upstream_error_without_retry() -> None:
     with pytest.raises(UpstreamError) as info:
         await client_for(handler).get_transcode_summary(["a"])
     assert type(info.value) is UpstreamError and calls == 1
-    assert info.value.extensions() == {"code": "UPSTREAM_ERROR", "upstreamCode": "Forbidden", "requestId": "rid-9"}
+    assert info.value.extensions() == {
+        "code": "UPSTREAM_ERROR",
+        "upstreamCode": "Forbidden",
+        "requestId": "rid-9",
+    }
 
 
 async def test_throttling_is_retried_then_succeeds() -> None:
@@ -178,7 +182,9 @@ async def test_malformed_json_shape_is_upstream_error() -> None:
 
 async def test_secrets_never_in_errors_or_reprs() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(400, json={"Code": "SignatureDoesNotMatch", "Message": f"echo {SECRET} {TOKEN}"})
+        return httpx.Response(
+            400, json={"Code": "SignatureDoesNotMatch", "Message": f"echo {SECRET} {TOKEN}"}
+        )
 
     client = client_for(handler, token=TOKEN)
     with pytest.raises(UpstreamError) as info:

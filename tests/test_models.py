@@ -63,7 +63,13 @@ def test_full_record_is_normalised() -> None:
     assert summary.status is SummaryStatus.COMPLETE_ALL_SUCC
     assert summary.creation_time == datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     first, second = summary.jobs
-    assert (first.width, first.height, first.bitrate, first.duration, first.fps) == (960, 540, 749.5, 12.0, 29.97)
+    assert (first.width, first.height, first.bitrate, first.duration, first.fps) == (
+        960,
+        540,
+        749.5,
+        12.0,
+        29.97,
+    )
     assert first.file_size == 3_000_000_000  # above 2^31, from `Filesize`
     assert first.encrypt_type == "AliyunVoDEncryption"
     assert first.watermark_ids == ("w1", "w2")

@@ -56,6 +56,7 @@ class Batcher:
         max_wait: float = 10.0,
         on_cache: Callable[[int, int], None] | None = None,
         batch_size: int = MAX_IDS_PER_CALL,
+        pace: float = 0.0,
     ) -> None:
         self._fetch = fetch
         self._admission = admission
@@ -64,6 +65,9 @@ class Batcher:
         self._max_wait = max_wait
         self._on_cache = on_cache
         self._batch_size = batch_size
+        self._pace = pace
+        self._last_call: float | None = None
+        self._full = asyncio.Event()
         self._pending: OrderedDict[str, _Entry] = OrderedDict()
         self._inflight: dict[str, _Entry] = {}
         self._pump_task: asyncio.Task[None] | None = None
@@ -97,6 +101,8 @@ class Batcher:
                 self._pending[video_id] = entry
             entry.waiters += 1
             entries[video_id] = entry
+        if len(self._pending) >= self._batch_size:
+            self._full.set()
         self._ensure_pump()
         try:
             await asyncio.wait([e.future for e in entries.values()])
@@ -114,6 +120,9 @@ class Batcher:
 
     async def _pump(self) -> None:
         while self._drop_abandoned():
+            await self._paced()
+            if not self._drop_abandoned():
+                break
             oldest = next(iter(self._pending.values()))
             try:
                 await self._admission.acquire(oldest.deadline)
@@ -121,10 +130,34 @@ class Batcher:
                 self._expire(exc.next_grant_at, exc)
                 continue
             batch = self._take()
+            self._last_call = self._clock.now()
+            if len(self._pending) < self._batch_size:
+                self._full.clear()
             if batch:
                 task = asyncio.get_running_loop().create_task(self._run(batch))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
+
+    async def _paced(self) -> None:
+        """Hold a part-filled batch until ``pace`` has passed since the last call.
+
+        An idle gateway sends at once; a burst spends one call on its first IDs, then fills the
+        next calls instead of spending the whole second's budget on calls of one or two IDs.
+        A full batch is never held.
+        """
+        if self._last_call is None or len(self._pending) >= self._batch_size:
+            return
+        wait = self._last_call + self._pace - self._clock.now()
+        if wait <= 0:
+            return
+        self._full.clear()
+        sleeper = asyncio.ensure_future(self._clock.sleep(wait))
+        filled = asyncio.ensure_future(self._full.wait())
+        try:
+            await asyncio.wait({sleeper, filled}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleeper.cancel()
+            filled.cancel()
 
     def _drop_abandoned(self) -> bool:
         """Forget pending IDs nobody waits for any more; return whether any are left."""

@@ -3,24 +3,25 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
-from typing import Any, cast
+from collections.abc import Callable
 
 import strawberry
-from graphql import GraphQLError
+from graphql import ASTValidationRule, GraphQLError, NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
-    DisableIntrospection,
-    MaxAliasesLimiter,
+    AddValidationRules,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
+    SchemaExtension,
     ValidationCache,
 )
+from strawberry.extensions.max_aliases import create_validator as aliases_validator
+from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
+from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from gateway.schema.limits import IdBudget
 from gateway.schema.query import Query
-from gateway.schema.scalars import DateTime
+from gateway.schema.scalars import SCALAR_MAP
 from gateway.schema.types import TranscodeSummary, Video
 from gateway.settings import Settings
 
@@ -63,19 +64,24 @@ class GatewaySchema(strawberry.federation.Schema):
 
 
 def build_schema(settings: Settings) -> GatewaySchema:
-    extensions: list[Any] = [
-        MaxTokensLimiter(max_token_count=settings.max_tokens),
-        ParserCache(maxsize=1024),
-        ValidationCache(maxsize=1024),
-        QueryDepthLimiter(max_depth=settings.max_depth),
-        MaxAliasesLimiter(max_alias_count=settings.max_aliases),
-        IdBudget(max_ids=settings.max_ids),
+    # Rule classes are made once: the validation cache is keyed by them, so a fresh class per
+    # request (what QueryDepthLimiter(...) and MaxAliasesLimiter(...) make) would never hit it.
+    rules: list[type[ASTValidationRule]] = [
+        depth_validator(settings.max_depth, None),
+        aliases_validator(settings.max_aliases),
     ]
     if not settings.introspection:
-        extensions.append(DisableIntrospection())
+        rules.append(NoSchemaIntrospectionCustomRule)
+    extensions: list[Callable[[], SchemaExtension]] = [
+        lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
+        lambda: ParserCache(maxsize=1024),
+        lambda: AddValidationRules(rules),
+        lambda: ValidationCache(maxsize=1024),
+        lambda: IdBudget(max_ids=settings.max_ids),
+    ]
     return GatewaySchema(
         query=Query,
         types=[Video, TranscodeSummary],
         extensions=extensions,
-        scalar_overrides={datetime: cast(Any, DateTime)},
+        config=StrawberryConfig(scalar_map=SCALAR_MAP),
     )

@@ -1,4 +1,5 @@
-"""Custom scalars: ``DateTime`` (ISO 8601 in UTC, ``Z`` suffix) and ``Long`` (64-bit integer)."""
+"""Custom scalars: ``DateTime`` (ISO 8601 in UTC, ``Z`` suffix) and ``Long`` (64-bit integer),
+registered through ``StrawberryConfig.scalar_map`` (:data:`SCALAR_MAP`)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from datetime import UTC, datetime
 from typing import NewType
 
 import strawberry
+from strawberry.types.scalar import ScalarDefinition
 
 
 def _serialize_datetime(value: datetime) -> str:
@@ -19,8 +21,7 @@ def _parse_datetime(value: object) -> datetime:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
-DateTime = strawberry.scalar(
-    NewType("DateTime", datetime),
+DATETIME = strawberry.scalar(
     name="DateTime",
     description="A point in time, ISO 8601 in UTC, e.g. `2026-01-02T03:04:05Z`.",
     serialize=_serialize_datetime,
@@ -36,10 +37,13 @@ def _parse_long(value: object) -> int:
     return value
 
 
-Long = strawberry.scalar(
-    NewType("Long", int),
+Long = NewType("Long", int)
+
+LONG = strawberry.scalar(
     name="Long",
     description="A 64-bit signed integer, serialised as a JSON number (exact up to 2^53).",
     serialize=int,
     parse_value=_parse_long,
 )
+
+SCALAR_MAP: dict[object, ScalarDefinition] = {datetime: DATETIME, Long: LONG}

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import warnings
-from datetime import datetime
-from typing import Any, cast
 
 import strawberry
-from graphql import print_schema
+from graphql import GraphQLSchema, print_schema, specified_directives
+from strawberry.schema.config import StrawberryConfig
 
 from gateway.schema.build import build_schema
 from gateway.schema.query import Query
-from gateway.schema.scalars import DateTime
+from gateway.schema.scalars import SCALAR_MAP
 from gateway.settings import Settings
 
 
@@ -19,8 +18,15 @@ def plain_sdl(settings: Settings) -> str:
     """The SDL without federation's fields, types and directives."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the types carry @key; this schema deliberately ignores it
-        schema = strawberry.Schema(query=Query, scalar_overrides={datetime: cast(Any, DateTime)})
-    return print_schema(schema._schema) + "\n"
+        schema = strawberry.Schema(query=Query, config=StrawberryConfig(scalar_map=SCALAR_MAP))
+    full = schema._schema
+    bare = GraphQLSchema(
+        query=full.query_type,
+        subscription=full.subscription_type,
+        types=[t for name, t in full.type_map.items() if not name.startswith("_")],
+        directives=specified_directives,
+    )
+    return print_schema(bare) + "\n"
 
 
 def federation_sdl(settings: Settings) -> str:

@@ -73,8 +73,7 @@ class TranscodeJob:
     bitrate: float | None = strawberry.field(description="Bitrate of the output, in Kbit/s.")
     duration: float | None = strawberry.field(description="Duration of the output, in seconds.")
     fps: float | None = strawberry.field(description="Frame rate of the output, frames per second.")
-    file_size: int | None = strawberry.field(
-        graphql_type=Long | None,
+    file_size: Long | None = strawberry.field(
         description="Size of the output file, in bytes (may exceed 2^31).",
     )
     watermark_ids: list[str] = strawberry.field(
@@ -101,7 +100,7 @@ class TranscodeJob:
             bitrate=job.bitrate,
             duration=job.duration,
             fps=job.fps,
-            file_size=job.file_size,
+            file_size=None if job.file_size is None else Long(job.file_size),
             watermark_ids=list(job.watermark_ids),
             encrypt_type=job.encrypt_type,
         )

@@ -1,0 +1,58 @@
+# vod-gateway: every set-up step is here, so a fresh machine needs only `make run` or `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test test-fast lint schema graphiql browser-deps federation-deps bench fuzz clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## run: the gateway on the embedded VOD emulator (no cloud account needed) at http://$(HOST):$(PORT)/graphql
+run: $(STAMP) graphiql
+	$(BIN)/vod-gateway serve --emulator --host $(HOST) --port $(PORT)
+
+## test: everything (installs Python deps, npm packages, Debian's chromium), then lint and the suite
+test: $(STAMP) graphiql browser-deps federation-deps
+	$(BIN)/ruff check gateway tests bench
+	$(BIN)/ruff format --check gateway tests bench
+	$(BIN)/mypy gateway
+	$(BIN)/pytest -q
+
+## test-fast: the Python suite only, skipping browser and JS-gateway tests if their tools are absent
+test-fast: $(STAMP)
+	$(BIN)/pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check gateway tests bench
+	$(BIN)/ruff format --check gateway tests bench
+	$(BIN)/mypy gateway
+
+## schema: regenerate schema.graphql and schema.federation.graphql from the code
+schema: $(STAMP)
+	$(BIN)/vod-gateway export-schema > schema.graphql
+	$(BIN)/vod-gateway export-schema --federation > schema.federation.graphql
+
+## graphiql: bundle the self-hosted GraphiQL assets from the npm packages pinned in graphiql/
+graphiql:
+	bash graphiql/build.sh
+
+browser-deps:
+	command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+	cd tests/browser && { [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error; }
+
+federation-deps:
+	if [ -f tests/federation/package-lock.json ]; then cd tests/federation && { [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error; }; fi
+
+## bench: throughput at the account limit and the gateway's own CPU cost (prints a table)
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) graphiql/node_modules tests/browser/node_modules tests/federation/node_modules gateway/static/graphiql

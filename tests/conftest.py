@@ -1,0 +1,56 @@
+"""Shared fixtures: the emulator and the gateway, each served by uvicorn on loopback."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from gateway.app import create_app
+from gateway.emulator.app import create_emulator_app
+from gateway.emulator.config import EmulatorConfig
+from gateway.emulator.server import ThreadedServer
+from tests.harness import Emulator, Gateway, gateway_settings
+
+
+@pytest.fixture
+def make_emulator() -> Iterator[Callable[..., Emulator]]:
+    servers: list[ThreadedServer] = []
+
+    def start(**overrides: Any) -> Emulator:
+        overrides.setdefault("catalogue_size", 600)
+        app = create_emulator_app(EmulatorConfig(**overrides))
+        server = ThreadedServer(app)
+        server.start()
+        servers.append(server)
+        return Emulator(server, app.state.emulator)
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def emulator(make_emulator: Callable[..., Emulator]) -> Emulator:
+    return make_emulator()
+
+
+@pytest.fixture
+def make_gateway() -> Iterator[Callable[..., Gateway]]:
+    servers: list[ThreadedServer] = []
+
+    def start(emulator: Emulator, **env: str) -> Gateway:
+        server = ThreadedServer(create_app(gateway_settings(emulator.url, **env)))
+        server.start()
+        servers.append(server)
+        return Gateway(server)
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def gateway(make_gateway: Callable[..., Gateway], emulator: Emulator) -> Gateway:
+    return make_gateway(emulator)
