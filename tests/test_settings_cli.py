@@ -1,0 +1,108 @@
+"""Settings from the environment, and what the CLI says about bad configuration."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from gateway.settings import SettingsError, load_settings
+from gateway.vod.endpoints import host_for_region
+
+
+def test_defaults_without_credentials() -> None:
+    settings = load_settings({})
+    assert settings.credentials is None
+    assert settings.vod_endpoint == "https://vod.cn-shanghai.aliyuncs.com"
+    assert (settings.vod_qps, settings.vod_signature, settings.max_ids, settings.vod_max_wait) == (
+        15,
+        "v3",
+        100,
+        10.0,
+    )
+
+
+def test_credentials_and_overrides() -> None:
+    settings = load_settings(
+        {
+            "ALIBABA_CLOUD_ACCESS_KEY_ID": "AK",
+            "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "topsecret",
+            "ALIBABA_CLOUD_SECURITY_TOKEN": "tok",
+            "VOD_REGION": "ap-southeast-1",
+            "VOD_QPS": "10",
+            "VOD_SIGNATURE": "V1",
+            "GATEWAY_MAX_IDS": "50",
+        }
+    )
+    assert settings.credentials is not None and settings.credentials.access_key_id == "AK"
+    assert settings.vod_endpoint == "https://vod.ap-southeast-1.aliyuncs.com"
+    assert (settings.vod_qps, settings.vod_signature, settings.max_ids) == (10, "v1", 50)
+    shown = repr(settings) + str(settings.credentials)
+    assert "topsecret" not in shown and "tok'" not in shown
+
+
+def test_endpoint_overrides_region() -> None:
+    settings = load_settings({"VOD_REGION": "cn-beijing", "VOD_ENDPOINT": "http://127.0.0.1:9000/"})
+    assert settings.vod_endpoint == "http://127.0.0.1:9000"
+
+
+@pytest.mark.parametrize(
+    ("region", "host"),
+    [
+        ("cn-shanghai", "vod.cn-shanghai.aliyuncs.com"),
+        ("cn-hangzhou", "vod.cn-shanghai.aliyuncs.com"),
+        ("cn-qingdao", "vod.aliyuncs.com"),
+        ("eu-central-1", "vod.eu-central-1.aliyuncs.com"),
+    ],
+)
+def test_region_hosts(region: str, host: str) -> None:
+    assert host_for_region(region) == host
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("VOD_QPS", "0"),
+        ("VOD_QPS", "fast"),
+        ("VOD_TIMEOUT", "-1"),
+        ("VOD_SIGNATURE", "v2"),
+        ("VOD_ENDPOINT", "ftp://x"),
+        ("GATEWAY_GRAPHIQL", "maybe"),
+        ("GATEWAY_CACHE_TTL_ACTIVE", "nan"),
+    ],
+)
+def test_bad_values_name_the_variable(name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=name):
+        load_settings({name: value})
+
+
+def test_half_credentials_is_an_error() -> None:
+    with pytest.raises(SettingsError, match="ALIBABA_CLOUD_ACCESS_KEY_SECRET"):
+        load_settings({"ALIBABA_CLOUD_ACCESS_KEY_ID": "AK"})
+
+
+def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("ALIBABA_CLOUD_", "VOD_", "GATEWAY_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "gateway", *args],
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_serve_without_credentials_exits_2_with_one_line() -> None:
+    result = run_cli("serve")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    for word in ("ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "--emulator"):
+        assert word in lines[0]
+
+
+def test_serve_with_a_bad_setting_exits_2() -> None:
+    result = run_cli("serve", "--emulator", VOD_QPS="lots")
+    assert result.returncode == 2 and "VOD_QPS" in result.stderr and "Traceback" not in result.stderr
