@@ -185,6 +185,7 @@ async def test_a_burst_fills_calls_instead_of_spending_the_budget() -> None:
     clock = ManualClock()
     admission = Admission(SlidingWindowLimiter(15, clock), clock)
     batcher = Batcher(upstream, admission, clock, pace=0.07)
+    upstream.hold = asyncio.Event()  # calls stay in flight: a burst, not an idle gateway
     tasks = [asyncio.create_task(batcher.load_many(["first"]))]
     await settle()
     assert upstream.calls == [["first"]]  # idle: out at once
@@ -198,4 +199,17 @@ async def test_a_burst_fills_calls_instead_of_spending_the_budget() -> None:
         tasks.append(asyncio.create_task(batcher.load_many([f"c{i}"])))
     await settle()
     assert upstream.calls[2] == [f"c{i}" for i in range(10)]
+    upstream.hold.set()
     await asyncio.gather(*tasks)
+
+
+async def test_one_client_asking_one_id_after_another_is_never_held() -> None:
+    upstream = FakeUpstream()
+    clock = ManualClock()
+    batcher = Batcher(upstream, Admission(SlidingWindowLimiter(15, clock), clock), clock, pace=0.07)
+    for i in range(5):
+        task = asyncio.create_task(batcher.load_many([f"s{i}"]))
+        await settle(3)
+        assert len(upstream.calls) == i + 1  # sent on the next turn, no timer
+        await task
+        await clock.advance(0.01)

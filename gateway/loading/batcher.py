@@ -141,11 +141,12 @@ class Batcher:
     async def _paced(self) -> None:
         """Hold a part-filled batch until ``pace`` has passed since the last call.
 
-        An idle gateway sends at once; a burst spends one call on its first IDs, then fills the
-        next calls instead of spending the whole second's budget on calls of one or two IDs.
-        A full batch is never held.
+        Only while another call is in flight: an idle gateway (nothing in flight, e.g. one client
+        asking one ID after another) sends at once. A burst spends one call on its first IDs,
+        then fills the next calls instead of spending the whole second's budget on calls of one
+        or two IDs. A full batch is never held.
         """
-        if self._last_call is None or len(self._pending) >= self._batch_size:
+        if self._last_call is None or len(self._pending) >= self._batch_size or not self._inflight:
             return
         wait = self._last_call + self._pace - self._clock.now()
         if wait <= 0:
