@@ -25,6 +25,7 @@ from gateway.loading.sources import summary_loader
 from gateway.middleware import ApiKeyMiddleware, BodyLimitMiddleware, RequestIdMiddleware
 from gateway.observability import Metrics
 from gateway.parts import Parts, build_parts, readiness
+from gateway.response_cache import ResponseCache
 from gateway.schema.build import build_schema
 from gateway.settings import Settings
 
@@ -75,11 +76,13 @@ def create_app(
     def new_loader() -> DataLoader[str, Any]:
         return summary_loader(holder["parts"].source)
 
+    responses = ResponseCache(settings.response_cache_ttl, clock) if settings.response_cache_ttl > 0 else None
     view = GatewayGraphQL(
         schema,
         settings=settings,
         loader_factory=new_loader,
         metrics=metrics,
+        response_cache=responses,
         graphql_ide=None,
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
     )

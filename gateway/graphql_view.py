@@ -19,7 +19,9 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
+from gateway.loading.cache import CacheTTLs
 from gateway.observability import Metrics
+from gateway.response_cache import ResponseCache
 from gateway.schema.context import Context
 from gateway.settings import Settings
 
@@ -62,29 +64,74 @@ class GatewayGraphQL(GraphQL[Context, None]):
         settings: Settings,
         loader_factory: Callable[[], DataLoader[str, Any]],
         metrics: Metrics,
+        response_cache: ResponseCache | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self._settings = settings
         self._loader_factory = loader_factory
         self._metrics = metrics
+        self._responses = response_cache
+        self._ttls = CacheTTLs(
+            settings.cache_ttl_active, settings.cache_ttl_terminal, settings.cache_ttl_not_found
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             request = Request(scope=scope, receive=receive)
+            key = await self._cache_key(request)
+            if key is not None and self._responses is not None:
+                hit = self._responses.get(key)
+                if hit is not None:
+                    self._observe(hit.outcome, hit.codes, cached=True)
+                    await Response(hit.body, media_type="application/json")(scope, receive, send)
+                    return
             try:
                 response = await self.run(request)
             except HTTPException as exc:
                 code = _CODE_BY_STATUS.get(exc.status_code, "BAD_REQUEST")
                 response = JSONResponse(error_body(exc.reason, code), status_code=exc.status_code)
+            else:
+                self._remember(key, request, response)
             await response(scope, receive, send)
         else:
             await super().__call__(scope, receive, send)
 
+    async def _cache_key(self, request: Request) -> bytes | None:
+        """The raw body of a JSON POST: identical bytes ask the identical operation."""
+        if self._responses is None or request.method != "POST":
+            return None
+        if not request.headers.get("content-type", "").startswith("application/json"):
+            return None
+        return await request.body()  # Starlette keeps it: the view reads the same bytes again
+
+    def _remember(self, key: bytes | None, request: Request, response: Response) -> None:
+        answer: tuple[str, tuple[str, ...], float] | None = getattr(request.state, "answer", None)
+        if key is None or answer is None or self._responses is None or response.status_code != 200:
+            return
+        outcome, codes, ttl = answer
+        if set(codes) <= {"VIDEO_NOT_FOUND"}:
+            self._responses.put(key, bytes(response.body), ttl, outcome, codes)
+
+    def _observe(self, outcome: str, codes: tuple[str, ...], cached: bool = False) -> None:
+        self._metrics.operations.labels(outcome).inc()
+        fields: dict[str, object] = {"outcome": outcome}
+        if codes:
+            fields["errors"] = list(codes)
+        if cached:
+            fields["cached"] = True
+        log.info("graphql operation", extra={"fields": fields})
+
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
-        return Context(
-            request=request, response=response, settings=self._settings, summaries=self._loader_factory()
+        context = Context(
+            request=request,
+            response=response,
+            settings=self._settings,
+            summaries=self._loader_factory(),
+            ttls=self._ttls,
         )
+        request.state.context = context
+        return context
 
     async def process_result(
         self, request: Request | WebSocket, result: ExecutionResult
@@ -98,11 +145,10 @@ class GatewayGraphQL(GraphQL[Context, None]):
         if result.extensions:
             data["extensions"] = result.extensions
         outcome = "ok" if not codes else ("partial" if result.data else "error")
-        self._metrics.operations.labels(outcome).inc()
-        fields: dict[str, object] = {"outcome": outcome}
-        if codes:
-            fields["errors"] = codes
-        log.info("graphql operation", extra={"fields": fields})
+        self._observe(outcome, tuple(codes))
+        context: Context | None = getattr(request.state, "context", None)
+        if context is not None and not result.extensions:
+            request.state.answer = (outcome, tuple(codes), context.shortest_ttl)
         return data
 
     def encode_json(self, data: object) -> bytes:

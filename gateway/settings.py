@@ -41,6 +41,7 @@ class Settings:
     cache_ttl_terminal: float = 30.0
     cache_ttl_not_found: float = 5.0
     cache_max_entries: int = 100_000
+    response_cache_ttl: float = 1.0
     graphiql: bool = True
     introspection: bool = True
     api_keys: tuple[Secret, ...] = field(default=(), repr=False)
@@ -168,6 +169,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             env, "GATEWAY_CACHE_TTL_NOT_FOUND", _non_negative_float, 5.0, "seconds >= 0"
         ),
         cache_max_entries=_get(env, "GATEWAY_CACHE_MAX_ENTRIES", _positive_int, 100_000, "a number >= 1"),
+        response_cache_ttl=_get(env, "GATEWAY_RESPONSE_CACHE_TTL", _non_negative_float, 1.0, "seconds >= 0"),
         graphiql=_get(env, "GATEWAY_GRAPHIQL", _bool, True, "true or false"),
         introspection=_get(env, "GATEWAY_INTROSPECTION", _bool, True, "true or false"),
         api_keys=_api_keys(env),

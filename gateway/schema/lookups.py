@@ -45,7 +45,9 @@ async def load_record(info: Info[Context, None], video_id: str) -> TranscodeSumm
     try:
         record: TranscodeSummaryRecord = await info.context.summaries.load(video_id)
     except VodError as exc:
+        info.context.used(exc)
         raise from_vod_error(exc) from None
+    info.context.used(record)
     return record
 
 
