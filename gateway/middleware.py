@@ -108,12 +108,9 @@ class BodyLimitMiddleware:
             await self.app(scope, receive, send)
             return
         length = Headers(scope=scope).get("content-length")
-        too_big = _reject(
-            f"Request body too large: at most {self._max} bytes are accepted", "PAYLOAD_TOO_LARGE", 413
-        )
         if length is not None and (not length.isdigit() or int(length) > self._max):
             self._on_reject()
-            await too_big(scope, receive, send)
+            await self._too_big()(scope, receive, send)
             return
         received = 0
         started = False
@@ -138,7 +135,11 @@ class BodyLimitMiddleware:
         except _BodyTooLarge:
             self._on_reject()
             if not started:
-                await too_big(scope, receive, send)
+                await self._too_big()(scope, receive, send)
+
+    def _too_big(self) -> JSONResponse:
+        message = f"Request body too large: at most {self._max} bytes are accepted"
+        return _reject(message, "PAYLOAD_TOO_LARGE", 413)
 
 
 class _BodyTooLarge(Exception):
