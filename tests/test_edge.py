@@ -184,3 +184,17 @@ def test_request_id_is_echoed(gateway: Gateway) -> None:
         gateway.graphql_url, json={"query": "{ __typename }"}, headers={"x-request-id": "a b<script>"}
     )
     assert bad.headers["x-request-id"] != "a b<script>" and len(bad.headers["x-request-id"]) == 16
+
+
+def test_graphiql_off_makes_get_a_plain_graphql_endpoint(
+    emulator: Emulator, make_gateway: Callable[..., Gateway]
+) -> None:
+    on = make_gateway(emulator)
+    page = httpx.get(on.graphql_url, headers={"accept": "text/html"})
+    assert page.headers["content-type"].startswith("text/html")
+    assert "default-src 'none'" in page.headers["content-security-policy"]
+    off = make_gateway(emulator, GATEWAY_GRAPHIQL="false")
+    browser = httpx.get(off.graphql_url, headers={"accept": "text/html"}, params={"query": "{ __typename }"})
+    assert browser.json() == {"data": {"__typename": "Query"}}
+    bare = httpx.get(off.graphql_url, headers={"accept": "text/html"})
+    assert bare.status_code in (400, 404) and bare.json()["errors"][0]["extensions"]["code"]

@@ -1,0 +1,133 @@
+"""Fixtures for the headless-browser tests: a running gateway and the tools to drive Chromium."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
+PLAYWRIGHT = HERE / "node_modules" / "playwright-core"
+SETUP_HINT = "apt-get install -y chromium && (cd tests/browser && npm ci)"
+SCREENSHOT = REPO / "test-artifacts" / "graphiql.png"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "browser: end-to-end tests in headless Chromium")
+
+
+@pytest.fixture(scope="session")
+def browser_tools() -> Path:
+    """The Node.js binary, once Chromium and playwright-core are known to be installed."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip(f"node is not installed (needed to drive Chromium; then {SETUP_HINT})")
+    if not CHROMIUM.is_file():
+        pytest.skip(f"{CHROMIUM} is missing: {SETUP_HINT}")
+    if not PLAYWRIGHT.is_dir():
+        pytest.skip(f"playwright-core is not installed in tests/browser: {SETUP_HINT}")
+    return Path(node)
+
+
+@pytest.fixture(scope="session")
+def graphiql_assets() -> None:
+    """Builds the GraphiQL bundle if it is missing or stale (a no-op when up to date)."""
+    build = subprocess.run(
+        ["bash", str(REPO / "graphiql" / "build.sh")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    if build.returncode != 0:
+        pytest.fail(f"graphiql/build.sh failed:\n{build.stdout}\n{build.stderr}")
+
+
+@pytest.fixture(scope="session")
+def gateway_url(graphiql_assets: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Base URL of a gateway serving the explorer.
+
+    GRAPHIQL_E2E_URL points at one already running; otherwise the real gateway is started
+    against its emulator on a free loopback port (skipped until gateway/app.py and cli.py exist).
+    """
+    if url := os.environ.get("GRAPHIQL_E2E_URL"):
+        yield url.rstrip("/")
+        return
+    if not (REPO / "gateway" / "app.py").is_file() or not (REPO / "gateway" / "cli.py").is_file():
+        pytest.skip("gateway/app.py and gateway/cli.py are not there yet: no gateway to test")
+    executable = Path(sys.executable).parent / "vod-gateway"
+    if not executable.is_file():
+        pytest.skip(f"{executable} is not installed (pip install -e .)")
+
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    log_path = tmp_path_factory.mktemp("gateway") / "gateway.log"
+    command = [str(executable), "serve", "--emulator", "--host", "127.0.0.1", "--port", str(port)]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        _wait_healthy(url, process, log_path)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def graphiql_report(browser_tools: Path, gateway_url: str) -> dict[str, Any]:
+    """Runs graphiql.e2e.mjs against the gateway; its JSON report (see the script's header)."""
+    command = [str(browser_tools), str(HERE / "graphiql.e2e.mjs"), "--url", gateway_url]
+    completed = subprocess.run(
+        [*command, "--screenshot", str(SCREENSHOT)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={**os.environ, "CHROMIUM_PATH": str(CHROMIUM)},
+        check=False,
+    )
+    lines = completed.stdout.strip().splitlines()
+    if not lines:
+        pytest.fail(f"graphiql.e2e.mjs printed no report:\n{completed.stderr}")
+    report: dict[str, Any] = json.loads(lines[-1])
+    report["stderr"] = completed.stderr
+    return report
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _wait_healthy(url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
+    deadline = time.monotonic() + 30
+    with httpx.Client(timeout=2) as client:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                pytest.fail(f"gateway exited with {process.returncode}:\n{log_path.read_text()}")
+            try:
+                if client.get(f"{url}/healthz").status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+    pytest.fail(f"gateway not healthy at {url}/healthz after 30 s:\n{log_path.read_text()}")

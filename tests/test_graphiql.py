@@ -1,0 +1,281 @@
+"""gateway.graphiql without a browser: the page, its CSP, the data block, the static files."""
+
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Mount, Route
+
+from gateway.graphiql import (
+    CONTENT_SECURITY_POLICY,
+    DEFAULT_STATIC_DIR,
+    graphiql_page,
+    static_app,
+    wants_html,
+)
+
+QUERY = '{ transcodeSummary(videoId: "v1") { videoId transcodeStatus } }'
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+CDN_HOSTS = ("googleapis", "gstatic", "unpkg", "jsdelivr", "esm.sh", "cdnjs", "skypack", "jspm")
+
+
+def make_app(static_dir: Path, default_query: str = QUERY, **paths: str) -> Starlette:
+    async def page(request: Request) -> Response:
+        if wants_html(request):
+            return graphiql_page(default_query=default_query, static_dir=static_dir, **paths)
+        return PlainTextResponse("graphql")
+
+    return Starlette(
+        routes=[
+            Mount("/graphql/static", app=static_app(static_dir)),
+            Route("/graphql", page),
+        ]
+    )
+
+
+@pytest.fixture
+def built(tmp_path: Path) -> Path:
+    (tmp_path / "graphiql.js").write_text("console.log('graphiql')\n")
+    (tmp_path / "graphiql.css").write_text("body { margin: 0 }\n")
+    (tmp_path / "chunks").mkdir()
+    (tmp_path / "chunks" / "chunk-ABCD1234.js").write_text("export const x = 1;\n")
+    (tmp_path / "workers").mkdir()
+    (tmp_path / "workers" / "editor.worker.js").write_text("self.onmessage = () => {};\n")
+    return tmp_path
+
+
+class Page(HTMLParser):
+    """What the tests look at in a page: its script tags and the config data block."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self.scripts: list[dict[str, str | None]] = []
+        self.script_text: list[str] = []
+        self._in_script = False
+        self.feed(html)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "script":
+            self.scripts.append(dict(attrs))
+            self.script_text.append("")
+            self._in_script = True
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "script":
+            self._in_script = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_script:
+            self.script_text[-1] += data
+
+    def config(self) -> dict[str, str]:
+        for attrs, text in zip(self.scripts, self.script_text, strict=True):
+            if attrs.get("id") == "graphiql-config":
+                config: dict[str, str] = json.loads(text)
+                return config
+        raise AssertionError("no graphiql-config block")
+
+
+def csp_directives(policy: str) -> dict[str, list[str]]:
+    directives: dict[str, list[str]] = {}
+    for part in policy.split(";"):
+        name, *sources = part.split()
+        directives[name] = sources
+    return directives
+
+
+def client_for(app: Starlette) -> httpx.AsyncClient:
+    # httpx's ASGITransport rather than starlette.testclient: the app has no lifespan to run,
+    # and Starlette 1.10's TestClient warns (an error here) when used with httpx.
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway.test")
+
+
+async def html_get(app: Starlette, path: str = "/graphql") -> httpx.Response:
+    async with client_for(app) as client:
+        return await client.get(path, headers={"accept": BROWSER_ACCEPT})
+
+
+async def test_page_links_only_same_origin_assets_and_has_no_inline_script(built: Path) -> None:
+    response = await html_get(make_app(built))
+
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    page = Page(response.text)
+    for attrs in page.scripts:
+        assert attrs.get("src") or attrs.get("type") == "application/json", attrs
+    assert {"type": "module", "src": "/graphql/static/graphiql.js"} in page.scripts
+    assert 'href="/graphql/static/graphiql.css"' in response.text
+    assert not re.search(r"(?:https?:)?//[\w.-]", response.text)
+    assert page.config() == {
+        "defaultQuery": QUERY,
+        "graphqlPath": "/graphql",
+        "staticPath": "/graphql/static",
+    }
+
+
+async def test_page_headers(built: Path) -> None:
+    headers = (await html_get(make_app(built))).headers
+
+    assert headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["referrer-policy"] == "no-referrer"
+    assert headers["cache-control"] == "no-store"
+
+
+def test_csp_allows_only_own_origin() -> None:
+    directives = csp_directives(CONTENT_SECURITY_POLICY)
+
+    assert directives["default-src"] == ["'none'"]
+    assert directives["script-src"] == ["'self'"]
+    assert directives["connect-src"] == ["'self'"]
+    assert directives["worker-src"] == ["'self'"]
+    assert directives["frame-ancestors"] == ["'none'"]
+    assert directives["base-uri"] == ["'none'"]
+    assert directives["form-action"] == ["'none'"]
+    for name, sources in directives.items():
+        for source in sources:
+            assert source in {"'self'", "'none'", "'unsafe-inline'", "data:"}, (name, source)
+        if "'unsafe-inline'" in sources:
+            assert name == "style-src", "inline code is never allowed, only inline styles"
+    assert not any(host in CONTENT_SECURITY_POLICY for host in CDN_HOSTS)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "</script><script>alert(1)</script>",
+        "</SCRIPT ><img src=x onerror=alert(1)>",
+        "<!-- <script> -->",
+        "query { a } # & \u2028 \u2029 ' \" \\",
+    ],
+)
+async def test_default_query_cannot_break_out_of_the_data_block(built: Path, query: str) -> None:
+    response = await html_get(make_app(built, default_query=query))
+
+    page = Page(response.text)
+    assert page.config()["defaultQuery"] == query
+    assert len(page.scripts) == 2
+    assert response.text.lower().count("</script") == 2
+    assert "<img" not in response.text and "<!--" not in response.text
+
+
+async def test_custom_paths_reach_the_page_escaped(built: Path) -> None:
+    app = make_app(built, graphql_path="/api/graphql", static_path='/s/"x"/')
+    response = await html_get(app)
+
+    page = Page(response.text)
+    assert page.config()["graphqlPath"] == "/api/graphql"
+    assert page.config()["staticPath"] == '/s/"x"'
+    assert {"type": "module", "src": '/s/"x"/graphiql.js'} in page.scripts
+    assert 'src="/s/&quot;x&quot;/graphiql.js"' in response.text
+
+
+async def test_missing_assets_page_says_how_to_build(tmp_path: Path) -> None:
+    response = await html_get(make_app(tmp_path / "not-built"))
+
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+    assert response.headers["cache-control"] == "no-store"
+    assert "make graphiql" in response.text
+    assert "graphiql/build.sh" in response.text
+    assert "<script" not in response.text
+    assert not re.search(r"(?:https?:)?//[\w.-]", response.text)
+    assert str(tmp_path) not in response.text, "the page must not reveal server paths"
+
+
+async def test_half_built_assets_count_as_missing(tmp_path: Path) -> None:
+    (tmp_path / "graphiql.js").write_text("")
+    response = await html_get(make_app(tmp_path))
+
+    assert "make graphiql" in response.text
+
+
+@pytest.mark.parametrize(
+    ("accept", "expected"),
+    [
+        ("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", True),
+        ("text/html", True),
+        ("application/json;q=0.5, text/html", True),
+        ("text/html, application/json", True),
+        ("application/json, text/html", False),
+        ("application/json", False),
+        ("application/graphql-response+json, application/json;q=0.9", False),
+        ("*/*", False),
+        ("", False),
+        (None, False),
+        ("text/html;q=0", False),
+        ("text/html;q=oops", False),
+        ("TEXT/HTML", True),
+        ("text/*", False),
+        ("multipart/mixed, text/html;q=0.5", False),
+    ],
+)
+def test_wants_html(accept: str | None, expected: bool) -> None:
+    headers = [] if accept is None else [(b"accept", accept.encode())]
+    request = Request({"type": "http", "method": "GET", "path": "/graphql", "headers": headers})
+
+    assert wants_html(request) is expected
+
+
+async def test_json_clients_do_not_get_the_page(built: Path) -> None:
+    async with client_for(make_app(built)) as client:
+        for accept in ("application/json", "*/*"):
+            response = await client.get("/graphql", headers={"accept": accept})
+            assert response.text == "graphql"
+
+
+async def test_static_files_are_served_with_cache_headers(built: Path) -> None:
+    async with client_for(make_app(built)) as client:
+        entry = await client.get("/graphql/static/graphiql.js")
+        css = await client.get("/graphql/static/graphiql.css")
+        worker = await client.get("/graphql/static/workers/editor.worker.js")
+        chunk = await client.get("/graphql/static/chunks/chunk-ABCD1234.js")
+        again = await client.get(
+            "/graphql/static/graphiql.js", headers={"if-none-match": entry.headers["etag"]}
+        )
+
+    assert entry.status_code == 200
+    assert "javascript" in entry.headers["content-type"]
+    assert entry.headers["cache-control"] == "no-cache"
+    assert entry.headers["x-content-type-options"] == "nosniff"
+    assert css.headers["content-type"].startswith("text/css")
+    assert worker.status_code == 200
+    assert chunk.status_code == 200
+    assert "immutable" in chunk.headers["cache-control"]
+    assert again.status_code == 304
+
+
+async def test_static_files_refuse_escapes_and_writes(built: Path) -> None:
+    async with client_for(make_app(built)) as client:
+        assert (await client.get("/graphql/static/nope.js")).status_code == 404
+        assert (await client.get("/graphql/static/../../etc/passwd")).status_code == 404
+        assert (await client.get("/graphql/static/%2e%2e/%2e%2e/etc/passwd")).status_code == 404
+        assert (await client.post("/graphql/static/graphiql.js")).status_code == 405
+
+
+async def test_static_app_without_a_build_gives_404_not_500(tmp_path: Path) -> None:
+    async with client_for(make_app(tmp_path / "not-built")) as client:
+        assert (await client.get("/graphql/static/graphiql.js")).status_code == 404
+
+
+@pytest.mark.skipif(
+    not (DEFAULT_STATIC_DIR / "graphiql.js").is_file(), reason="assets not built (make graphiql)"
+)
+def test_built_bundle_loads_nothing_from_a_cdn() -> None:
+    for path in DEFAULT_STATIC_DIR.rglob("*"):
+        if path.suffix not in {".js", ".css"}:
+            continue
+        text = path.read_text(encoding="utf-8")
+        for host in CDN_HOSTS:
+            assert f"{host}." not in text and f"//{host}" not in text, (path, host)
+        if path.suffix == ".css":
+            assert not re.search(r"@import|url\(\s*['\"]?(?:https?:)?//", text), path
