@@ -134,7 +134,11 @@ def create_app(
     rejected = metrics.operations.labels("rejected").inc
     middleware.append(Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, on_reject=rejected))
     if settings.api_keys:
-        middleware.append(Middleware(ApiKeyMiddleware, keys=settings.api_keys, on_reject=rejected))
+        middleware.append(
+            Middleware(
+                ApiKeyMiddleware, keys=settings.api_keys, on_reject=rejected, explorer=settings.graphiql
+            )
+        )
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.metrics = metrics
     app.state.settings = settings

@@ -9,9 +9,11 @@ import uuid
 from collections.abc import Callable
 
 from starlette.datastructures import Headers
+from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.graphiql import wants_html
 from gateway.observability import request_id_var
 from gateway.vod.credentials import Secret
 
@@ -49,23 +51,25 @@ class RequestIdMiddleware:
             request_id_var.reset(token)
 
 
-def _protected(scope: Scope) -> bool:
-    """/graphql needs a key, except the explorer page (GET text/html) and its static files."""
+def _protected(scope: Scope, explorer: bool) -> bool:
+    """/graphql needs a key, except the explorer page itself (exactly what the router serves it for)."""
     if scope.get("path") != "/graphql":
         return False
-    if scope["type"] == "http" and scope.get("method") == "GET":
-        accept = Headers(scope=scope).get("accept", "")
-        return "text/html" not in accept
+    if explorer and scope["type"] == "http" and scope.get("method") == "GET":
+        return not wants_html(Request(scope))
     return True
 
 
 class ApiKeyMiddleware:
     """``Authorization: Bearer <key>`` on /graphql, compared in constant time against every key."""
 
-    def __init__(self, app: ASGIApp, keys: tuple[Secret, ...], on_reject: Callable[[], None]) -> None:
+    def __init__(
+        self, app: ASGIApp, keys: tuple[Secret, ...], on_reject: Callable[[], None], explorer: bool = False
+    ) -> None:
         self.app = app
         self._keys = [k.reveal().encode() for k in keys]
         self._on_reject = on_reject
+        self._explorer = explorer
 
     def allowed(self, header: str) -> bool:
         scheme, _, token = header.partition(" ")
@@ -76,7 +80,7 @@ class ApiKeyMiddleware:
         return matched and bool(candidate)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] in ("http", "websocket") and _protected(scope):
+        if scope["type"] in ("http", "websocket") and _protected(scope, self._explorer):
             header = Headers(scope=scope).get("authorization", "")
             if not self.allowed(header):
                 # WebSocket clients that can't set headers authenticate in connection_init instead

@@ -37,6 +37,12 @@ def test_api_key_required_when_configured(emulator: Emulator, make_gateway: Call
     assert httpx.get(gateway.url + "/healthz").status_code == 200  # liveness stays open
     page = httpx.get(gateway.graphql_url, headers={"accept": "text/html"})
     assert page.status_code == 200  # the explorer page itself holds no data
+    sneaky = httpx.get(
+        gateway.graphql_url,
+        params={"query": "{ __typename }"},
+        headers={"accept": "application/json, text/html"},
+    )
+    assert sneaky.status_code == 401  # a GraphQL GET that merely mentions text/html still needs the key
 
 
 def test_api_keys_from_a_file(
@@ -153,7 +159,10 @@ def test_every_error_has_a_code_and_no_traceback(emulator: Emulator, gateway: Ga
     cases: list[tuple[dict[str, str], bytes]] = [
         ({"content-type": "application/json"}, b"{not json"),
         ({"content-type": "application/json"}, b'{"query": "{ nope }"}'),
-        ({"content-type": "application/json"}, b'{"query": "{ transcodeSummary(videoId: true) { videoId } }"}'),
+        (
+            {"content-type": "application/json"},
+            b'{"query": "{ transcodeSummary(videoId: true) { videoId } }"}',
+        ),
         (
             {"content-type": "application/json"},
             b'{"query": "query($v: ID!) { transcodeSummary(videoId: $v) { videoId } }"}',
