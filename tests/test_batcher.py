@@ -192,18 +192,22 @@ async def test_a_burst_fills_calls_instead_of_spending_the_budget() -> None:
     for i in range(5):
         tasks.append(asyncio.create_task(batcher.load_many([f"b{i}"])))
         await clock.advance(0.01)
-    assert len(upstream.calls) == 1  # part-filled batch held for the pace
+    assert len(upstream.calls) == 1  # held for the pace, filling meanwhile
     await clock.advance(0.03)
     assert upstream.calls[1] == [f"b{i}" for i in range(5)]
-    for i in range(10):  # a full batch is never held
+    for i in range(12):
         tasks.append(asyncio.create_task(batcher.load_many([f"c{i}"])))
     await settle()
+    assert len(upstream.calls) == 2  # even a full call waits its turn: calls stay evenly spaced
+    await clock.advance(0.07)
     assert upstream.calls[2] == [f"c{i}" for i in range(10)]
+    await clock.advance(0.07)
+    assert upstream.calls[3] == ["c10", "c11"]
     upstream.hold.set()
     await asyncio.gather(*tasks)
 
 
-async def test_one_client_asking_one_id_after_another_is_never_held() -> None:
+async def test_an_idle_gateway_never_holds_a_lookup() -> None:
     upstream = FakeUpstream()
     clock = ManualClock()
     batcher = Batcher(upstream, Admission(SlidingWindowLimiter(15, clock), clock), clock, pace=0.07)
@@ -212,4 +216,4 @@ async def test_one_client_asking_one_id_after_another_is_never_held() -> None:
         await settle(3)
         assert len(upstream.calls) == i + 1  # sent on the next turn, no timer
         await task
-        await clock.advance(0.01)
+        await clock.advance(0.07)  # no call within the last call interval: idle

@@ -1,7 +1,8 @@
 """The gateway-wide scheduler beneath the per-request DataLoaders.
 
 IDs wanted by every in-flight request join one queue, oldest first. Each time the limiter grants a
-call, the pump takes up to 10 pending IDs and sends them together. An ID already pending or in
+call (and at most once per average call interval), the pump takes up to 10 pending IDs and sends
+them together. An ID already pending or in
 flight is never asked twice (single flight): all its waiters share one future. When the gateway is
 idle, the first lookup goes out on the next event-loop turn; at saturation, calls fill to 10.
 
@@ -66,8 +67,7 @@ class Batcher:
         self._on_cache = on_cache
         self._batch_size = batch_size
         self._pace = pace
-        self._last_call: float | None = None
-        self._full = asyncio.Event()
+        self._next_slot = float("-inf")  # when the next call may go
         self._pending: OrderedDict[str, _Entry] = OrderedDict()
         self._inflight: dict[str, _Entry] = {}
         self._pump_task: asyncio.Task[None] | None = None
@@ -101,8 +101,6 @@ class Batcher:
                 self._pending[video_id] = entry
             entry.waiters += 1
             entries[video_id] = entry
-        if len(self._pending) >= self._batch_size:
-            self._full.set()
         self._ensure_pump()
         try:
             await asyncio.wait([e.future for e in entries.values()])
@@ -130,35 +128,29 @@ class Batcher:
                 self._expire(exc.next_grant_at, exc)
                 continue
             batch = self._take()
-            self._last_call = self._clock.now()
-            if len(self._pending) < self._batch_size:
-                self._full.clear()
+            # slots follow each other at ``pace``, so a late wake-up doesn't slow the rate down;
+            # after a pause longer than one slot, the schedule restarts from now
+            now = self._clock.now()
+            start = self._next_slot if now - self._next_slot < self._pace else now
+            self._next_slot = start + self._pace
             if batch:
                 task = asyncio.get_running_loop().create_task(self._run(batch))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
 
     async def _paced(self) -> None:
-        """Hold a part-filled batch until ``pace`` has passed since the last call.
+        """Space calls at least ``pace`` apart: the account's average call interval.
 
-        Only while another call is in flight: an idle gateway (nothing in flight, e.g. one client
-        asking one ID after another) sends at once. A burst spends one call on its first IDs,
-        then fills the next calls instead of spending the whole second's budget on calls of one
-        or two IDs. A full batch is never held.
+        This never lowers throughput, and it keeps the calls evenly spread: a burst would spend
+        the second's budget on calls of one or two IDs (and a sliding window would then repeat
+        that burst every second), and bursts bunch up the network and CPU jitter that a strict
+        window upstream counts. While a call waits its turn, IDs keep joining it, so calls fill
+        to 10 under load. A lookup arriving when no call went out within ``pace`` (an idle
+        gateway) is sent at once.
         """
-        if self._last_call is None or len(self._pending) >= self._batch_size or not self._inflight:
-            return
-        wait = self._last_call + self._pace - self._clock.now()
-        if wait <= 0:
-            return
-        self._full.clear()
-        sleeper = asyncio.ensure_future(self._clock.sleep(wait))
-        filled = asyncio.ensure_future(self._full.wait())
-        try:
-            await asyncio.wait({sleeper, filled}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            sleeper.cancel()
-            filled.cancel()
+        wait = self._next_slot - self._clock.now()
+        if wait > 0:
+            await self._clock.sleep(wait)
 
     def _drop_abandoned(self) -> bool:
         """Forget pending IDs nobody waits for any more; return whether any are left."""
