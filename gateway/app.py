@@ -103,8 +103,10 @@ def create_app(
 
     async def readyz(request: Request) -> Response:
         checks = await readiness(holder.get("parts"), settings)
-        ok = all(c == "ok" for c in checks.values())
-        return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks}, 200 if ok else 503)
+        # Redis down is degraded mode (the gateway still answers within its local share): ready
+        ok = checks.get("upstream") == "ok"
+        status = "unavailable" if not ok else "degraded" if checks.get("redis", "ok") != "ok" else "ok"
+        return JSONResponse({"status": status, "checks": checks}, 200 if ok else 503)
 
     async def metrics_endpoint(request: Request) -> Response:
         from prometheus_client import CONTENT_TYPE_LATEST, generate_latest

@@ -110,6 +110,9 @@ async def _serve(settings: Settings, host: str, port: int, emulator: bool, emula
         )
         default_query = embedded.default_query
         banner = embedded.banner(host, port)
+    from gateway.parts import check_redis
+
+    await check_redis(settings)  # unreachable at start: one line and exit 2, not a degraded start
     app = create_app(settings, default_query=default_query) if default_query else create_app(settings)
     server = _server(app, host, port)
     task = asyncio.create_task(server.serve())

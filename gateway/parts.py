@@ -5,17 +5,29 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import httpx
+import redis.asyncio as aioredis
 
 from gateway.clock import Clock
 from gateway.loading.batcher import Batcher
 from gateway.loading.cache import CacheTTLs, MemoryCache, SummaryCache
 from gateway.loading.limiter import Admission, Limiter, SlidingWindowLimiter
+from gateway.loading.redis_cache import RedisCache
+from gateway.loading.redis_limiter import (
+    KEY_PREFIX,
+    FailoverLimiter,
+    RedisLink,
+    RedisWindowLimiter,
+    connect,
+    share_of,
+)
 from gateway.loading.sources import DirectSource, SummarySource
 from gateway.observability import Metrics
-from gateway.settings import Settings
+from gateway.settings import Settings, SettingsError
 from gateway.vod.client import Admit, VodClient
+from gateway.vod.credentials import Secret
 from gateway.vod.models import SummaryPage
 
 
@@ -29,12 +41,15 @@ class Parts:
     admission: Admission
     cache: SummaryCache | None
     source: SummarySource
+    redis: RedisLink | None = None
 
     async def aclose(self) -> None:
         closer = getattr(self.source, "aclose", None)
         if closer is not None:
             await closer()
         await self.http.aclose()
+        if self.redis is not None:
+            await self.redis.client.aclose()
 
 
 def build_parts(
@@ -56,10 +71,17 @@ def build_parts(
         clock=clock,
         on_attempt=metrics.upstream_attempt,
     )
-    limiter = SlidingWindowLimiter(settings.vod_qps, clock, window=1.0, margin=settings.vod_qps_margin)
-    admission = Admission(limiter, clock, on_wait=metrics.limiter_wait.observe)
     ttls = CacheTTLs(settings.cache_ttl_active, settings.cache_ttl_terminal, settings.cache_ttl_not_found)
-    cache = MemoryCache(ttls, clock, settings.cache_max_entries) if ttls.enabled else None
+    limiter: Limiter
+    cache: SummaryCache | None
+    link: RedisLink | None = None
+    if settings.redis_url is None:
+        limiter = SlidingWindowLimiter(settings.vod_qps, clock, window=1.0, margin=settings.vod_qps_margin)
+        cache = MemoryCache(ttls, clock, settings.cache_max_entries) if ttls.enabled else None
+    else:
+        key = f"{KEY_PREFIX}limit:{settings.credentials.access_key_id}"
+        limiter, cache, link = _redis_parts(settings, settings.redis_url, key, clock, metrics, ttls)
+    admission = Admission(limiter, clock, on_wait=metrics.limiter_wait.observe)
 
     async def fetch(ids: list[str], deadline: float, admit: Admit) -> SummaryPage:
         return await client.get_transcode_summary(ids, deadline=deadline, admit=admit)
@@ -79,23 +101,85 @@ def build_parts(
         source = DirectSource(
             fetch, admission, clock, cache=cache, max_wait=settings.vod_max_wait, on_cache=metrics.cache
         )
-    return Parts(http, client, limiter, admission, cache, source)
+    return Parts(http, client, limiter, admission, cache, source, link)
+
+
+def _redis_client(url: Secret) -> aioredis.Redis:
+    try:
+        return connect(url.reveal())
+    except ValueError:
+        raise SettingsError("GATEWAY_REDIS_URL is not a redis://, rediss:// or unix:// URL") from None
+
+
+def _redis_parts(
+    settings: Settings, url: Secret, key: str, clock: Clock, metrics: Metrics, ttls: CacheTTLs
+) -> tuple[Limiter, SummaryCache | None, RedisLink]:
+    """The limiter (keyed by AccessKeyId) and cache shared by replicas through Redis."""
+    share = share_of(settings.vod_qps, settings.replicas)
+    client = _redis_client(url)
+    link = RedisLink(client, clock, on_change=lambda down: metrics.degraded.set(int(down)), local_qps=share)
+    margin = settings.vod_qps_margin
+    shared = RedisWindowLimiter(client, key, settings.vod_qps, window=1.0, margin=margin)
+    limiter = FailoverLimiter(shared, link, clock, share=share, window=1.0, margin=margin)
+
+    def cache_error(op: str, ids: int) -> None:
+        if op != "put":  # a read that failed is a miss; the batcher counts misses, this counts why
+            metrics.cache_lookups.labels("error").inc(ids)
+
+    cache = RedisCache(client, ttls, link=link, on_error=cache_error) if ttls.enabled else None
+    return limiter, cache, link
+
+
+async def check_redis(settings: Settings) -> None:
+    """Fail start-up (SettingsError, one line, no password) if GATEWAY_REDIS_URL is set but Redis
+    does not answer a PING. The CLI calls this before serving."""
+    if settings.redis_url is None:
+        return
+    client = _redis_client(settings.redis_url)
+    try:
+        await client.ping()
+    except Exception as exc:
+        where = redacted(settings.redis_url.reveal())
+        raise SettingsError(
+            f"GATEWAY_REDIS_URL: Redis at {where} does not answer ({type(exc).__name__}); "
+            "start it, or unset GATEWAY_REDIS_URL to run a single replica without it"
+        ) from None
+    finally:
+        await client.aclose()
+
+
+def redacted(url: str) -> str:
+    """The URL without its user name and password."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"
 
 
 _ready_cache: dict[str, tuple[float, str]] = {}
 
 
 async def readiness(parts: Parts | None, settings: Settings) -> dict[str, str]:
-    """Is the upstream reachable (any HTTP answer to an unsigned GET counts; cached 5 s)?"""
+    """Is the upstream reachable (any HTTP answer to an unsigned GET counts; cached 5 s)? And Redis,
+    when configured (a PING)?"""
     if parts is None:
         return {"upstream": "starting"}
+    checks = {"upstream": await _upstream_state(parts, settings)}
+    if parts.redis is not None:
+        checks["redis"] = "ok" if await parts.redis.ping() else "unreachable"
+    return checks
+
+
+async def _upstream_state(parts: Parts, settings: Settings) -> str:
     cached = _ready_cache.get(settings.vod_endpoint)
     if cached is not None and cached[0] > time.monotonic():
-        return {"upstream": cached[1]}
+        return cached[1]
     try:
         await parts.http.get(settings.vod_endpoint + "/", timeout=2.0)
         state = "ok"
     except httpx.HTTPError:
         state = "unreachable"
     _ready_cache[settings.vod_endpoint] = (time.monotonic() + 5.0, state)
-    return {"upstream": state}
+    return state

@@ -1,0 +1,211 @@
+"""The per-account call budget shared by every replica through Redis, with a local fallback.
+
+:class:`RedisWindowLimiter` is the local sliding window log moved into one Lua script: a sorted
+set of grants per AccessKeyId, stamped with Redis's own clock, so replicas on different hosts
+agree on time and no two of them can both take the last grant.
+
+:class:`FailoverLimiter` uses it while Redis answers. When Redis fails it enters degraded mode:
+each replica grants from a local window of ``floor(qps / replicas)`` calls, pre-filled as if that
+share had just been spent, so the switch itself cannot burst. After Redis returns, the local
+window keeps binding for a settling period long enough that every replica has noticed too
+(one probe interval) and the grants taken without Redis have left the window.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import uuid
+from collections.abc import Callable
+
+import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+
+from gateway.clock import Clock
+from gateway.loading.limiter import SlidingWindowLimiter
+
+log = logging.getLogger("gateway.redis")
+
+KEY_PREFIX = "vodgw:"
+PROBE_INTERVAL = 1.0  # seconds between reconnection attempts in degraded mode
+TIMEOUT = 1.0  # seconds for one Redis command (local Redis answers in well under 1 ms)
+
+# KEYS[1] the account's grant log; ARGV: calls, span (µs), a unique member for this grant.
+# Returns {wait_us, now_us}: wait 0 when granted, else µs until the oldest grant leaves the span.
+WINDOW_SCRIPT = """
+local key = KEYS[1]
+local calls = tonumber(ARGV[1])
+local span = tonumber(ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+redis.call('ZREMRANGEBYSCORE', key, '-inf', now - span)
+if redis.call('ZCARD', key) < calls then
+  redis.call('ZADD', key, now, ARGV[3])
+  redis.call('PEXPIRE', key, math.ceil(span / 1000) + 1000)
+  return {0, now}
+end
+local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+return {math.max(1, tonumber(oldest[2]) + span - now), now}
+"""
+
+REDIS_FAILURES: tuple[type[BaseException], ...] = (RedisError, OSError, asyncio.TimeoutError)
+
+
+def connect(url: str) -> aioredis.Redis:
+    """A client that fails fast: short timeouts, and one immediate retry on a broken connection
+    (a pooled connection to a Redis that restarted fails once, then reconnects)."""
+    return aioredis.Redis.from_url(
+        url,
+        socket_timeout=TIMEOUT,
+        socket_connect_timeout=TIMEOUT,
+        retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
+    )
+
+
+class RedisWindowLimiter:
+    """At most ``calls`` grants in any ``window + margin`` seconds, across every process sharing
+    ``key`` (the same semantics as :class:`~gateway.loading.limiter.SlidingWindowLimiter`)."""
+
+    def __init__(
+        self, client: aioredis.Redis, key: str, calls: int, window: float = 1.0, margin: float = 0.0
+    ) -> None:
+        if calls < 1:
+            raise ValueError("calls must be >= 1")
+        self.key = key
+        self._calls = calls
+        self._span_us = round((window + margin) * 1_000_000)
+        self._script = client.register_script(WINDOW_SCRIPT)  # EVALSHA, loading it on NOSCRIPT
+        self._member = f"{uuid.uuid4().hex[:12]}:"
+        self._seq = itertools.count()
+
+    async def acquire_at(self) -> tuple[float, float]:
+        """(seconds to wait, 0 when granted; Redis's time of the decision in seconds)."""
+        member = f"{self._member}{next(self._seq)}"
+        wait_us, now_us = await self._script(keys=[self.key], args=[self._calls, self._span_us, member])
+        return int(wait_us) / 1_000_000, int(now_us) / 1_000_000
+
+    async def try_acquire(self) -> float:
+        return (await self.acquire_at())[0]
+
+
+class RedisLink:
+    """Whether Redis is answering, as this process last saw it; probes it while it is not."""
+
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        clock: Clock,
+        on_change: Callable[[bool], None] | None = None,
+        probe_interval: float = PROBE_INTERVAL,
+        local_qps: int | None = None,
+    ) -> None:
+        self.client = client
+        self.local_qps = local_qps
+        self._clock = clock
+        self._on_change = on_change
+        self.probe_interval = probe_interval
+        self.degraded = False
+        self.recovered_at: float | None = None
+        self._next_probe = 0.0
+
+    def failed(self, exc: BaseException) -> None:
+        """Record a failed command; the first one enters degraded mode."""
+        if self.degraded:
+            return
+        self.degraded = True
+        self._next_probe = self._clock.now() + self.probe_interval
+        share = f"; local limit {self.local_qps} calls/s" if self.local_qps is not None else ""
+        log.warning(
+            "redis unreachable (%s): entering degraded mode%s", type(exc).__name__, share,
+            extra={"fields": {"degraded": True}},
+        )  # fmt: skip
+        if self._on_change is not None:
+            self._on_change(True)
+
+    async def probe_if_due(self) -> None:
+        """In degraded mode, PING Redis at most once per probe interval; leave it on an answer."""
+        if not self.degraded or self._clock.now() < self._next_probe:
+            return
+        self._next_probe = self._clock.now() + self.probe_interval
+        if not await self.ping():
+            return
+        if self.degraded:
+            self.degraded = False
+            self.recovered_at = self._clock.now()
+            log.warning("redis reachable again: leaving degraded mode", extra={"fields": {"degraded": False}})
+            if self._on_change is not None:
+                self._on_change(False)
+
+    async def ping(self) -> bool:
+        try:
+            return bool(await self.client.ping())
+        except REDIS_FAILURES:
+            return False
+
+
+class FailoverLimiter:
+    """The shared Redis window while Redis answers; a pre-filled local share while it does not."""
+
+    def __init__(
+        self,
+        shared: RedisWindowLimiter,
+        link: RedisLink,
+        clock: Clock,
+        *,
+        share: int,
+        window: float = 1.0,
+        margin: float = 0.0,
+    ) -> None:
+        self._shared = shared
+        self._link = link
+        self._clock = clock
+        self.share = max(1, share)
+        self._window = window
+        self._margin = margin
+        # Redis may return just after a probe fails; every replica notices within the next one.
+        self._settle = window + margin + link.probe_interval + TIMEOUT
+        self._local: SlidingWindowLimiter | None = None
+
+    @property
+    def local(self) -> SlidingWindowLimiter | None:
+        """The local window, while degraded or settling after an outage."""
+        return self._local
+
+    async def try_acquire(self) -> float:
+        link = self._link
+        await link.probe_if_due()
+        if link.degraded:
+            return self._outage_window().try_acquire_now()
+        local = self._local
+        if local is not None and (
+            link.recovered_at is None or self._clock.now() >= link.recovered_at + self._settle
+        ):
+            local = self._local = None
+        if local is not None:
+            wait = local.try_acquire_now()  # settling: both windows must grant
+            if wait > 0:
+                return wait
+        try:
+            return await self._shared.try_acquire()
+        except REDIS_FAILURES as exc:
+            link.failed(exc)
+            if local is not None:  # settling: the local grant just taken stands in degraded mode
+                return 0.0
+            return self._outage_window().try_acquire_now()
+
+    def _outage_window(self) -> SlidingWindowLimiter:
+        if self._local is None:
+            local = SlidingWindowLimiter(self.share, self._clock, window=self._window, margin=self._margin)
+            for _ in range(self.share):  # as if the share had just been spent: no burst at the switch
+                local.try_acquire_now()
+            self._local = local
+        return self._local
+
+
+def share_of(qps: int, replicas: int) -> int:
+    """Each replica's local budget in degraded mode: floor(qps / replicas), at least 1."""
+    return max(1, qps // max(1, replicas))

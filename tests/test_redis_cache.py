@@ -1,0 +1,211 @@
+"""The Redis summary cache: compact records that come back equal, TTLs by status, errors never
+cached, a failing Redis is a counted miss; and the wiring (shared by two gateways, /readyz, the
+start-up check)."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import AsyncIterator, Callable
+
+import httpx
+import pytest
+import redis
+import redis.asyncio as aioredis
+
+from gateway.clock import ManualClock
+from gateway.emulator.app import create_emulator_app
+from gateway.emulator.config import EmulatorConfig
+from gateway.emulator.model import ALL_SUCCEEDED, PROCESSING
+from gateway.loading import codec
+from gateway.loading.cache import CacheTTLs, Outcome
+from gateway.loading.redis_cache import RedisCache
+from gateway.loading.redis_limiter import RedisLink, connect
+from gateway.parts import check_redis, redacted
+from gateway.settings import SettingsError, load_settings
+from gateway.vod.errors import UpstreamUnavailable, VideoNotFound
+from gateway.vod.models import SummaryStatus, TranscodeSummaryRecord, parse_summary
+from tests.harness import Emulator, Gateway
+from tests.test_redis_limiter import REDIS_URL, free_port, needs_redis
+
+TTLS = CacheTTLs(active=2, terminal=30, not_found=5)
+
+
+def records(n: int = 80) -> list[TranscodeSummaryRecord]:
+    """Real parsed records from the emulator's catalogue: the fixed edge cases and a random few."""
+    catalogue = create_emulator_app(EmulatorConfig(catalogue_size=400)).state.emulator.catalogue
+    ids = catalogue.ids[:21] + random.Random(7).sample(catalogue.ids[21:], n - 21)
+    raw, _ = catalogue.summaries(ids)
+    parsed = [parse_summary(r) for r in raw]
+    return [r for r in parsed if r is not None]
+
+
+def rec(video_id: str, status: SummaryStatus) -> TranscodeSummaryRecord:
+    return TranscodeSummaryRecord(video_id, status, None, None, None, ())
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[aioredis.Redis]:
+    c = connect(REDIS_URL)
+    yield c
+    await c.aclose()
+
+
+@pytest.fixture
+async def prefix(client: aioredis.Redis) -> AsyncIterator[str]:
+    name = f"vodgw-test:{uuid.uuid4().hex}:"
+    yield name
+    keys = [k async for k in client.scan_iter(match=name + "*")]
+    if keys:
+        await client.delete(*keys)
+
+
+def test_codec_round_trips_every_record_and_not_found() -> None:
+    found = records()
+    assert any(j.file_size and j.file_size > 2**31 for r in found for j in r.jobs)
+    assert any(r.creation_time is not None for r in found)
+    for record in found:
+        assert codec.decode(codec.encode(record) or b"") == record
+    missing = codec.decode(codec.encode(VideoNotFound("gone")) or b"")
+    assert isinstance(missing, VideoNotFound) and missing.video_id == "gone"
+    assert codec.encode(UpstreamUnavailable("down")) is None  # errors are never cached
+    for junk in (
+        b"",
+        b"{}",
+        b"[]",
+        b'["S", 1]',
+        b'["X", "a"]',
+        b"not json",
+        b'["S","v","Nope",null,null,null,[]]',
+    ):
+        assert codec.decode(junk) is None
+
+
+@needs_redis
+async def test_put_then_get_returns_equal_outcomes(client: aioredis.Redis, prefix: str) -> None:
+    cache = RedisCache(client, TTLS, prefix=prefix)
+    found = records(40)
+    outcomes: dict[str, Outcome] = {r.video_id: r for r in found}
+    outcomes["gone"] = VideoNotFound("gone")
+    outcomes["broken"] = UpstreamUnavailable("down")
+    await cache.put_many(outcomes)
+    ids = ["nothing-here", *outcomes]
+    got = await cache.get_many(ids)
+    assert set(got) == set(outcomes) - {"broken"}
+    for record in found:
+        assert got[record.video_id] == record
+    assert isinstance(got["gone"], VideoNotFound) and got["gone"].video_id == "gone"
+    assert await client.exists(cache.key("broken")) == 0
+
+
+@needs_redis
+async def test_entries_expire_by_status(client: aioredis.Redis, prefix: str) -> None:
+    cache = RedisCache(client, CacheTTLs(active=2, terminal=30, not_found=0), prefix=prefix)
+    await cache.put_many(
+        {
+            "p": rec("p", SummaryStatus.PROCESSING),
+            "u": rec("u", SummaryStatus.UNKNOWN),
+            "t": rec("t", SummaryStatus.COMPLETE_ALL_SUCC),
+            "n": VideoNotFound("n"),  # not-found TTL 0: not cached
+        }
+    )
+    pttl = {k: await client.pttl(cache.key(k)) for k in ("p", "u", "t", "n")}
+    assert 1_000 < pttl["p"] <= 2_000 and 1_000 < pttl["u"] <= 2_000
+    assert 29_000 < pttl["t"] <= 30_000
+    assert pttl["n"] == -2
+    assert len(codec.encode(rec("p", SummaryStatus.PROCESSING)) or b"") < 60  # compact
+
+
+@needs_redis
+async def test_an_unreadable_entry_is_a_counted_miss(client: aioredis.Redis, prefix: str) -> None:
+    errors: list[tuple[str, int]] = []
+    cache = RedisCache(client, TTLS, prefix=prefix, on_error=lambda op, n: errors.append((op, n)))
+    await client.set(cache.key("a"), b"\x00garbage", px=5_000)
+    assert await cache.get_many(["a"]) == {}
+    assert errors == [("decode", 1)]
+
+
+async def test_a_dead_redis_is_a_counted_miss_and_enters_degraded_mode() -> None:
+    errors: list[tuple[str, int]] = []
+    changes: list[bool] = []
+    clock = ManualClock()
+    client = connect(f"redis://127.0.0.1:{free_port()}/0")
+    link = RedisLink(client, clock, on_change=changes.append)
+    cache = RedisCache(client, TTLS, link=link, on_error=lambda op, n: errors.append((op, n)))
+    try:
+        await cache.put_many({"a": rec("a", SummaryStatus.COMPLETE_ALL_SUCC)})  # dropped, no raise
+        assert changes == [True] and errors == [("put", 1)]
+        assert await cache.get_many(["a", "b", "a"]) == {}  # skipped while degraded: no timeout
+        assert errors == [("put", 1), ("get", 2)]
+    finally:
+        await client.aclose()
+
+
+# ---- wiring ---------------------------------------------------------------------------------------
+
+
+@needs_redis
+def test_two_gateways_share_the_cache(
+    make_emulator: Callable[..., Emulator], make_gateway: Callable[..., Gateway]
+) -> None:
+    emulator = make_emulator()
+    db = random.Random().randrange(1, 16)  # a database of its own: the gateway's keys are fixed
+    env = {"GATEWAY_REDIS_URL": f"redis://127.0.0.1:6379/{db}", "GATEWAY_RESPONSE_CACHE_TTL": "0"}
+    first, second = make_gateway(emulator, **env), make_gateway(emulator, **env)
+    ids = emulator.ids(ALL_SUCCEEDED, 3) + emulator.ids(PROCESSING, 2) + [emulator.missing_id]
+    query = "query($ids: [ID!]!) { transcodeSummaries(videoIds: $ids) { videoId transcodeStatus } }"
+    try:
+        a = first.query(query, {"ids": ids})
+        calls = emulator.accepted_calls
+        b = second.query(query, {"ids": ids})
+        assert emulator.accepted_calls == calls  # all six from Redis, the not-found one too
+        assert a == b
+        assert a["data"]["transcodeSummaries"][:5] == [
+            {"videoId": i, "transcodeStatus": s}
+            for i, s in zip(ids[:5], ["COMPLETE_ALL_SUCC"] * 3 + ["PROCESSING"] * 2, strict=True)
+        ]
+        metrics = httpx.get(second.url + "/metrics").text
+        assert 'gateway_cache_lookups_total{result="hit"} 6.0' in metrics
+        ready = httpx.get(second.url + "/readyz").json()
+        assert ready["checks"]["redis"] == "ok"
+    finally:
+        plain = redis.Redis.from_url(f"redis://127.0.0.1:6379/{db}")
+        keys = list(plain.scan_iter(match="vodgw:*"))
+        if keys:
+            plain.delete(*keys)
+        plain.close()
+
+
+def test_readyz_stays_ready_but_degraded_when_redis_is_unreachable(
+    make_emulator: Callable[..., Emulator], make_gateway: Callable[..., Gateway]
+) -> None:
+    gateway = make_gateway(make_emulator(), GATEWAY_REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
+    response = httpx.get(gateway.url + "/readyz")
+    assert response.status_code == 200  # it still answers, within its local share: don't drain it
+    assert response.json() == {"status": "degraded", "checks": {"upstream": "ok", "redis": "unreachable"}}
+
+
+async def test_start_up_check_fails_with_one_line_and_no_password() -> None:
+    port = free_port()
+    settings = load_settings({"GATEWAY_REDIS_URL": f"redis://admin:s3cret-pw@127.0.0.1:{port}/2"})
+    with pytest.raises(SettingsError) as caught:
+        await check_redis(settings)
+    message = str(caught.value)
+    assert message == (
+        f"GATEWAY_REDIS_URL: Redis at redis://127.0.0.1:{port}/2 does not answer (ConnectionError); "
+        "start it, or unset GATEWAY_REDIS_URL to run a single replica without it"
+    )
+    assert "s3cret" not in repr(settings)
+    with pytest.raises(SettingsError, match="not a redis://"):
+        await check_redis(load_settings({"GATEWAY_REDIS_URL": "http://127.0.0.1:6379"}))
+    await check_redis(load_settings({}))  # no Redis configured: nothing to check
+
+
+@needs_redis
+async def test_start_up_check_passes_with_redis() -> None:
+    await check_redis(load_settings({"GATEWAY_REDIS_URL": REDIS_URL}))
+
+
+def test_redacted_drops_the_user_and_password() -> None:
+    assert redacted("rediss://user:pw@[::1]:6380/3") == "rediss://[::1]:6380/3"
+    assert redacted("redis://:pw@redis/0") == "redis://redis/0"

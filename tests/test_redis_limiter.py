@@ -1,0 +1,294 @@
+"""The shared limiter on real Redis: atomic across clients, never N+1 grants in a window, exact
+wait hints; and the degraded mode (local share, pre-filled, probes, settling) on a private
+redis-server that the tests stop and start."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+import redis
+import redis.asyncio as aioredis
+
+from gateway.clock import ManualClock
+from gateway.loading.redis_limiter import (
+    TIMEOUT,
+    FailoverLimiter,
+    RedisLink,
+    RedisWindowLimiter,
+    connect,
+    share_of,
+)
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def redis_available(url: str = REDIS_URL) -> bool:
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1).ping())
+    except (redis.RedisError, OSError):
+        return False
+
+
+needs_redis = pytest.mark.skipif(
+    not redis_available(), reason="no Redis at 127.0.0.1:6379 (CI starts one: .ci/run)"
+)
+needs_redis_server = pytest.mark.skipif(
+    shutil.which("redis-server") is None, reason="redis-server is not installed (apt-get install redis)"
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class RedisServer:
+    """A private redis-server on its own port, to stop and start without touching the shared one."""
+
+    def __init__(self, port: int | None = None, password: str = "") -> None:
+        self.port = port or free_port()
+        self.password = password
+        auth = f":{password}@" if password else ""
+        self.url = f"redis://{auth}127.0.0.1:{self.port}/0"
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        args = ["redis-server", *f"--port {self.port} --bind 127.0.0.1 --appendonly no".split(), "--save", ""]
+        if self.password:
+            args += ["--requirepass", self.password]
+        self._proc = subprocess.Popen(
+            args,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(200):
+            if redis_available(self.url):
+                return
+            time.sleep(0.02)
+        raise RuntimeError(f"redis-server did not start on port {self.port}")
+
+    def stop(self) -> None:
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc.wait()
+            self._proc = None
+
+
+@pytest.fixture
+def private_redis() -> Iterator[RedisServer]:
+    server = RedisServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[aioredis.Redis]:
+    c = connect(REDIS_URL)
+    yield c
+    await c.aclose()
+
+
+@pytest.fixture
+async def key(client: aioredis.Redis) -> AsyncIterator[str]:
+    name = f"vodgw-test:{uuid.uuid4().hex}:limit:demo"
+    yield name
+    await client.delete(name)
+
+
+async def redis_time(client: aioredis.Redis) -> float:
+    seconds, micros = await client.time()
+    return float(seconds) + micros / 1_000_000
+
+
+# ---- the shared window --------------------------------------------------------------------------
+
+
+@needs_redis
+async def test_grants_are_atomic_across_clients(key: str) -> None:
+    """60 concurrent attempts from 4 connections within one (10 s) window: exactly 15 granted."""
+    clients = [connect(REDIS_URL) for _ in range(4)]
+    limiters = [RedisWindowLimiter(c, key, 15, window=1.0, margin=9.0) for c in clients]
+    try:
+        results = await asyncio.gather(*(lim.acquire_at() for lim in limiters for _ in range(15)))
+    finally:
+        for c in clients:
+            await c.aclose()
+    times = [t for _, t in results]
+    assert max(times) - min(times) < 10.0  # all inside one window, so exactly `calls` may pass
+    waits = [w for w, _ in results]
+    assert waits.count(0.0) == 15
+    assert all(0 < w <= 10.0 for w in waits if w)
+
+
+@needs_redis
+async def test_never_more_than_n_in_any_window_under_load(key: str) -> None:
+    """Three clients loop for ~2.5 windows, sleeping as hinted: no N+1 grants within any span."""
+    calls, span = 5, 0.25
+    granted: list[float] = []
+
+    async def worker() -> None:
+        c = connect(REDIS_URL)
+        limiter = RedisWindowLimiter(c, key, calls, window=span)
+        try:
+            for _ in range(200):
+                wait, at = await limiter.acquire_at()
+                if wait == 0:
+                    granted.append(at)
+                    if len(granted) >= 4 * calls:
+                        return
+                else:
+                    await asyncio.sleep(wait)
+        finally:
+            await c.aclose()
+
+    await asyncio.gather(worker(), worker(), worker())
+    granted.sort()
+    assert len(granted) >= 4 * calls
+    for first, last in zip(granted, granted[calls:], strict=False):
+        assert last - first >= span - 1e-6, "N+1 grants inside one window"
+
+
+@needs_redis
+async def test_wait_hint_is_the_time_until_the_oldest_grant_leaves(client: aioredis.Redis, key: str) -> None:
+    limiter = RedisWindowLimiter(client, key, 3, window=1.0, margin=0.06)
+    before = await redis_time(client)
+    await client.zadd(key, {f"old{i}": round((before - 0.3) * 1e6) for i in range(3)})
+    wait, at = await limiter.acquire_at()
+    after = await redis_time(client)
+    assert before <= at <= after
+    assert wait == pytest.approx(1.06 - 0.3 - (at - before), abs=2e-6)
+    assert await client.zcard(key) == 3  # a refusal takes nothing
+    assert 0 < await client.pttl(key) or await client.pttl(key) == -1
+
+
+@needs_redis
+async def test_grants_older_than_the_span_are_forgotten(client: aioredis.Redis, key: str) -> None:
+    limiter = RedisWindowLimiter(client, key, 2, window=1.0, margin=0.06)
+    now = await redis_time(client)
+    await client.zadd(key, {"expired": round((now - 1.07) * 1e6), "recent": round((now - 0.5) * 1e6)})
+    assert await limiter.try_acquire() == 0.0
+    assert await client.zscore(key, "expired") is None
+    assert await limiter.try_acquire() > 0
+    assert 0 < await client.pttl(key) <= 2060  # the log expires on its own once idle
+
+
+@needs_redis
+async def test_the_script_is_reloaded_after_script_flush(client: aioredis.Redis, key: str) -> None:
+    limiter = RedisWindowLimiter(client, key, 5)
+    assert await limiter.try_acquire() == 0.0
+    await client.script_flush()
+    assert await limiter.try_acquire() == 0.0  # EVALSHA fails with NOSCRIPT, then EVAL loads it
+
+
+def test_share_is_floor_of_qps_over_replicas() -> None:
+    assert share_of(15, 1) == 15
+    assert share_of(15, 3) == 5
+    assert share_of(15, 4) == 3
+    assert share_of(15, 40) == 1
+
+
+# ---- degraded mode --------------------------------------------------------------------------------
+
+
+def failover(url: str, clock: ManualClock, changes: list[bool], share: int = 5) -> FailoverLimiter:
+    c = connect(url)
+    link = RedisLink(c, clock, on_change=changes.append, local_qps=share)
+    shared = RedisWindowLimiter(c, f"vodgw-test:{uuid.uuid4().hex}:limit", 15, window=1.0, margin=0.06)
+    return FailoverLimiter(shared, link, clock, share=share, window=1.0, margin=0.06)
+
+
+async def grants_now(limiter: FailoverLimiter, attempts: int = 20) -> int:
+    return sum([await limiter.try_acquire() == 0 for _ in range(attempts)])
+
+
+@needs_redis_server
+async def test_unreachable_redis_enters_degraded_mode_without_a_burst(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock, changes = ManualClock(), []
+    limiter = failover(f"redis://127.0.0.1:{free_port()}/0", clock, changes)
+    with caplog.at_level(logging.WARNING, logger="gateway.redis"):
+        assert await limiter.try_acquire() == pytest.approx(1.06)  # pre-filled: nothing at the switch
+    assert changes == [True]
+    assert [r.levelname for r in caplog.records] == ["WARNING"]
+    assert "entering degraded mode; local limit 5 calls/s" in caplog.records[0].getMessage()
+    await clock.advance(1.06)
+    assert await grants_now(limiter) == 5  # the local share per window, no more
+    await clock.advance(0.5)
+    assert await grants_now(limiter) == 0
+    await clock.advance(0.56)
+    assert await grants_now(limiter) == 5
+    assert changes == [True]  # one warning and one gauge change per outage
+    await limiter._link.client.aclose()
+
+
+@needs_redis_server
+async def test_probes_at_most_once_per_interval_and_switches_back(caplog: pytest.LogCaptureFixture) -> None:
+    server = RedisServer()
+    clock, changes = ManualClock(), []
+    limiter = failover(server.url, clock, changes)
+    pings = 0
+    real_ping = limiter._link.ping
+
+    async def counting_ping() -> bool:
+        nonlocal pings
+        pings += 1
+        return await real_ping()
+
+    limiter._link.ping = counting_ping  # type: ignore[method-assign]
+    try:
+        await limiter.try_acquire()
+        assert changes == [True]
+        for _ in range(5):
+            await clock.advance(0.3)
+            await limiter.try_acquire()
+        assert pings == 1  # 1.5 s in degraded mode: one probe (at 1.2 s), failed
+        server.start()
+        await clock.advance(0.6)
+        await limiter.try_acquire()
+        assert pings == 1  # 2.1 s: not yet due again
+        await clock.advance(0.2)  # 2.3 s: the next probe is due
+        with caplog.at_level(logging.WARNING, logger="gateway.redis"):
+            assert await limiter.try_acquire() == 0  # granted by both windows
+        assert changes == [True, False]
+        assert "leaving degraded mode" in caplog.records[-1].getMessage()
+        assert pings == 2
+        # settling: Redis would grant 15, but the local share still binds until every replica
+        # has noticed and the local grants have left the window
+        assert limiter.local is not None
+        await clock.advance(1.06)
+        assert await grants_now(limiter) == 5
+        await clock.advance(1.0 + TIMEOUT + 0.1)
+        assert await grants_now(limiter) == 15 - 1 - 5  # Redis alone now; it saw the settling grants
+        assert limiter.local is None
+    finally:
+        server.stop()
+        await limiter._link.client.aclose()
+
+
+@needs_redis_server
+async def test_redis_dying_while_healthy_switches_to_a_prefilled_local_share(
+    private_redis: RedisServer,
+) -> None:
+    clock, changes = ManualClock(), []
+    limiter = failover(private_redis.url, clock, changes)
+    try:
+        assert await grants_now(limiter, 3) == 3  # through Redis
+        assert changes == []
+        private_redis.stop()
+        assert await limiter.try_acquire() == pytest.approx(1.06)
+        assert changes == [True]
+        assert await grants_now(limiter) == 0
+    finally:
+        await limiter._link.client.aclose()
