@@ -19,8 +19,8 @@ from strawberry.extensions.query_depth_limiter import create_validator as depth_
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from gateway.schema.federation import FederatedQuery
 from gateway.schema.limits import IdBudget
-from gateway.schema.query import Query
 from gateway.schema.scalars import SCALAR_MAP
 from gateway.schema.types import TranscodeSummary, Video
 from gateway.settings import Settings
@@ -80,7 +80,7 @@ def build_schema(settings: Settings) -> GatewaySchema:
         lambda: IdBudget(max_ids=settings.max_ids),
     ]
     return GatewaySchema(
-        query=Query,
+        query=FederatedQuery,
         types=[Video, TranscodeSummary],
         extensions=extensions,
         config=StrawberryConfig(scalar_map=SCALAR_MAP),

@@ -9,6 +9,7 @@ from graphql import GraphQLSchema, print_schema, specified_directives
 from strawberry.schema.config import StrawberryConfig
 
 from gateway.schema.build import build_schema
+from gateway.schema.federation import subgraph_sdl
 from gateway.schema.query import Query
 from gateway.schema.scalars import SCALAR_MAP
 from gateway.settings import Settings
@@ -31,4 +32,4 @@ def plain_sdl(settings: Settings) -> str:
 
 def federation_sdl(settings: Settings) -> str:
     """The subgraph SDL, as ``_service { sdl }`` returns it."""
-    return build_schema(settings).as_str() + "\n"
+    return subgraph_sdl(build_schema(settings)) + "\n"

@@ -1,0 +1,146 @@
+"""The gateway as a Federation 2 subgraph: ``_service { sdl }``, batched ``_entities``, and the
+``videos(ids:)`` entry point that schema stitching merges ``Video`` through."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from pathlib import Path
+
+from gateway.emulator.model import ALL_FAILED, ALL_SUCCEEDED, PARTLY_SUCCEEDED
+from tests.harness import Emulator, Gateway
+
+ROOT = Path(__file__).resolve().parents[2]
+TERMINAL = (ALL_SUCCEEDED, ALL_FAILED, PARTLY_SUCCEEDED)
+VIDEO_ENTITIES = (
+    "query($r: [_Any!]!) { _entities(representations: $r) "
+    "{ ... on Video { id transcodeSummary { videoId transcodeStatus progress } } } }"
+)
+SUMMARY_ENTITIES = (
+    "query($r: [_Any!]!) { _entities(representations: $r) "
+    "{ ... on TranscodeSummary { videoId transcodeStatus jobs { format definition fileSize } } } }"
+)
+
+
+def terminal_ids(emulator: Emulator, n: int) -> list[str]:
+    catalogue = emulator.state.catalogue
+    ids = [i for i in catalogue.ids if catalogue.status(i) in TERMINAL][:n]
+    assert len(ids) == n, f"catalogue has fewer than {n} terminal videos"
+    return ids
+
+
+def error_paths(body: dict[str, object]) -> dict[tuple[object, ...], object]:
+    errors = body.get("errors") or []
+    assert isinstance(errors, list)
+    return {tuple(e["path"]): e["extensions"] for e in errors}
+
+
+def test_service_sdl_is_the_committed_subgraph_schema_even_with_introspection_off(
+    emulator: Emulator, make_gateway: Callable[..., Gateway]
+) -> None:
+    gateway = make_gateway(emulator, GATEWAY_INTROSPECTION="false")
+    body = gateway.query("{ _service { sdl } }")
+    assert "errors" not in body
+    assert body["data"]["_service"]["sdl"] + "\n" == (ROOT / "schema.federation.graphql").read_text()
+    assert gateway.query("{ __schema { queryType { name } } }")["errors"]  # introspection is off
+
+
+def test_300_video_entities_cost_30_calls_and_missing_ones_fail_at_their_summary(
+    emulator: Emulator, make_gateway: Callable[..., Gateway]
+) -> None:
+    gateway = make_gateway(emulator, GATEWAY_MAX_IDS="300")
+    ids = terminal_ids(emulator, 298)
+    missing = [emulator.missing_id, "made-up-video-0000"]
+    ids[7:7] = [missing[0]]
+    ids[250:250] = [missing[1]]
+    body = gateway.query(VIDEO_ENTITIES, {"r": [{"__typename": "Video", "id": i} for i in ids]})
+
+    entities = body["data"]["_entities"]
+    assert [e["id"] for e in entities] == ids  # every Video entity resolves: it is just its key
+    assert [e["transcodeSummary"] and e["transcodeSummary"]["videoId"] for e in entities] == [
+        None if i in missing else i for i in ids
+    ]
+    assert error_paths(body) == {
+        ("_entities", 7, "transcodeSummary"): {"code": "VIDEO_NOT_FOUND", "videoId": missing[0]},
+        ("_entities", 250, "transcodeSummary"): {"code": "VIDEO_NOT_FOUND", "videoId": missing[1]},
+    }
+    assert emulator.accepted_calls <= 30
+    assert emulator.accepted_calls == math.ceil(300 / 10)
+    assert sorted(i for call in emulator.state.stats.ids_per_call() for i in call) == sorted(ids)
+
+
+def test_default_id_budget_rejects_300_representations_before_any_call(
+    emulator: Emulator, gateway: Gateway
+) -> None:
+    ids = terminal_ids(emulator, 300)
+    body = gateway.query(VIDEO_ENTITIES, {"r": [{"__typename": "Video", "id": i} for i in ids]})
+    assert body["data"] is None
+    [error] = body["errors"]
+    assert error["extensions"] == {"code": "BAD_USER_INPUT", "limit": 100}
+    assert "300 video IDs" in error["message"]
+    assert emulator.state.stats.calls == 0
+
+
+def test_summary_entities_are_batched_and_a_missing_one_is_null_at_its_index(
+    emulator: Emulator, gateway: Gateway
+) -> None:
+    ids = terminal_ids(emulator, 19)
+    ids.insert(4, emulator.missing_id)
+    body = gateway.query(
+        SUMMARY_ENTITIES, {"r": [{"__typename": "TranscodeSummary", "videoId": i} for i in ids]}
+    )
+
+    entities = body["data"]["_entities"]
+    assert [e and e["videoId"] for e in entities] == [None if i == emulator.missing_id else i for i in ids]
+    assert error_paths(body) == {
+        ("_entities", 4): {"code": "VIDEO_NOT_FOUND", "videoId": emulator.missing_id}
+    }
+    assert emulator.accepted_calls == 2  # 20 representations, 10 IDs per call
+
+    # the same summaries through the root field: identical values
+    direct = gateway.query(
+        "query($ids: [ID!]!) { transcodeSummaries(videoIds: $ids) "
+        "{ videoId transcodeStatus jobs { format definition fileSize } } }",
+        {"ids": ids},
+    )
+    assert direct["data"]["transcodeSummaries"] == entities
+
+
+def test_mixed_entities_and_a_root_field_share_one_batch(emulator: Emulator, gateway: Gateway) -> None:
+    a, b, c = terminal_ids(emulator, 3)
+    body = gateway.query(
+        "query($r: [_Any!]!, $ids: [ID!]!) { "
+        "_entities(representations: $r) { ... on Video { id transcodeSummary { videoId } } "
+        "... on TranscodeSummary { videoId progress } } "
+        "videos(ids: $ids) { id transcodeSummary { videoId } } }",
+        {
+            "r": [{"__typename": "Video", "id": a}, {"__typename": "TranscodeSummary", "videoId": b}],
+            "ids": [c, a],
+        },
+    )
+    assert "errors" not in body
+    assert body["data"]["_entities"] == [
+        {"id": a, "transcodeSummary": {"videoId": a}},
+        {"videoId": b, "progress": 100},
+    ]
+    assert emulator.accepted_calls == 1
+    assert sorted(emulator.state.stats.ids_per_call()[0]) == sorted([a, b, c])
+
+
+def test_videos_returns_one_video_per_id_in_order(emulator: Emulator, gateway: Gateway) -> None:
+    ids = terminal_ids(emulator, 12)
+    ids[3:3] = [emulator.missing_id]
+    ids.append(ids[0])  # a repeated ID keeps its place and is fetched once
+    body = gateway.query(
+        "query($ids: [ID!]!) { videos(ids: $ids) { id transcodeSummary { videoId } } }", {"ids": ids}
+    )
+
+    videos = body["data"]["videos"]
+    assert [v["id"] for v in videos] == ids
+    assert [v["transcodeSummary"] and v["transcodeSummary"]["videoId"] for v in videos] == [
+        None if i == emulator.missing_id else i for i in ids
+    ]
+    assert error_paths(body) == {
+        ("videos", 3, "transcodeSummary"): {"code": "VIDEO_NOT_FOUND", "videoId": emulator.missing_id}
+    }
+    assert emulator.accepted_calls == 2  # 13 distinct IDs
