@@ -1,0 +1,58 @@
+"""Structured logs: one JSON line per operation and per upstream call, with the request ID, and
+never a secret."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Callable, Iterator
+
+import httpx
+import pytest
+
+from gateway.emulator.model import ALL_SUCCEEDED
+from gateway.observability import JsonFormatter
+from tests.harness import Emulator, Gateway
+
+
+@pytest.fixture
+def json_log() -> Iterator[io.StringIO]:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("gateway")
+    previous = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    yield stream
+    logger.removeHandler(handler)
+    logger.setLevel(previous)
+
+
+def test_one_json_line_per_operation_and_upstream_call(
+    emulator: Emulator, make_gateway: Callable[..., Gateway], json_log: io.StringIO
+) -> None:
+    secret, key = "log-test-secret-value-9876", "api-key-for-log-test-5432"
+    gateway = make_gateway(emulator, GATEWAY_API_KEYS=key)
+    video = emulator.ids(ALL_SUCCEEDED)[0]
+    response = httpx.post(
+        gateway.graphql_url,
+        json={
+            "query": f'{{ a: transcodeSummary(videoId: "{video}") {{ videoId }} b: transcodeSummary(videoId: "{emulator.missing_id}") {{ videoId }} }}'
+        },
+        headers={"authorization": f"Bearer {key}", "x-request-id": "req-42"},
+    )
+    assert response.status_code == 200
+    wrong = make_gateway(emulator, ALIBABA_CLOUD_ACCESS_KEY_SECRET=secret)
+    httpx.post(wrong.graphql_url, json={"query": '{ transcodeSummary(videoId: "abc") { videoId } }'})
+    lines = [json.loads(line) for line in json_log.getvalue().splitlines()]
+    operations = [entry for entry in lines if entry["msg"] == "graphql operation"]
+    upstream = [entry for entry in lines if entry["msg"] == "upstream call"]
+    first = next(entry for entry in operations if entry.get("requestId") == "req-42")
+    assert first["outcome"] == "partial" and first["errors"] == ["VIDEO_NOT_FOUND"]
+    assert {"ts", "level", "logger"} <= set(first)
+    assert upstream[0]["outcome"] == "ok" and upstream[0]["ids"] == 2
+    assert any(entry["outcome"] == "UPSTREAM_ERROR" for entry in upstream)
+    text = json_log.getvalue()
+    assert secret not in text and key not in text and "Traceback" not in text
