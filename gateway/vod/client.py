@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
@@ -121,6 +122,8 @@ class VodClient:
                 )
             except httpx.TransportError as exc:
                 raise _Retryable(UpstreamUnavailable(_describe_transport_error(exc))) from None
+            except httpx.HTTPError:  # e.g. DecodingError: a Content-Encoding the body doesn't match
+                raise _Retryable(UpstreamUnavailable("the VOD service sent an undecodable body")) from None
             return self._interpret(response)
         except VodError as exc:
             outcome = exc.code
@@ -145,10 +148,8 @@ class VodClient:
                 return parse_page(body)
             except MalformedResponse as exc:
                 raise UpstreamError(f"unexpected upstream response: {exc}", status=status) from None
-        code = body.get("Code") if isinstance(body, dict) else None
-        request_id = body.get("RequestId") if isinstance(body, dict) else None
-        code = code if isinstance(code, str) else None
-        request_id = request_id if isinstance(request_id, str) else None
+        code = _token(body.get("Code")) if isinstance(body, dict) else None
+        request_id = _token(body.get("RequestId")) if isinstance(body, dict) else None
         if code is not None and code.startswith("Throttling"):
             raise _Retryable(
                 UpstreamThrottled(
@@ -173,6 +174,15 @@ class VodClient:
             request_id=request_id,
             status=status,
         )
+
+
+_TOKEN = re.compile(r"[A-Za-z0-9._:-]{1,100}")
+
+
+def _token(value: object) -> str | None:
+    """An error code or request ID as the service writes them; anything else is not passed on to
+    clients (a proxy's or a broken upstream's body must not reach them through these fields)."""
+    return value if isinstance(value, str) and _TOKEN.fullmatch(value) else None
 
 
 def _describe_transport_error(exc: httpx.TransportError) -> str:

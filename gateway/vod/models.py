@@ -96,6 +96,7 @@ class SummaryPage:
 # ---- parsing --------------------------------------------------------------------------------
 
 _warned_statuses: set[str] = set()
+_MAX_WARNED = 1000  # a misbehaving upstream can't grow this set without bound
 _E = TypeVar("_E", SummaryStatus, JobStatus)
 
 
@@ -105,11 +106,22 @@ def _status(enum: type[_E], value: object) -> _E:
             return enum(value)
         except ValueError:
             pass
-    key = f"{enum.__name__}:{value!r}"[:200]
-    if key not in _warned_statuses:
+    # only short scalars are shown: a repr of a huge or deeply nested value could itself fail
+    if value is None:
+        shown = "(missing)"
+    elif isinstance(value, str | int | float):
+        shown = (_str(value) or "")[:100]
+    else:
+        shown = type(value).__name__
+    key = f"{enum.__name__}:{shown}"
+    if key not in _warned_statuses and len(_warned_statuses) < _MAX_WARNED:
         _warned_statuses.add(key)
-        log.warning("unknown %s value %r mapped to UNKNOWN", enum.__name__, str(value)[:100])
+        log.warning("unknown %s value %r mapped to UNKNOWN", enum.__name__, shown)
     return enum("Unknown")
+
+
+INT32_MAX = 2**31 - 1  # GraphQL Int: widths and heights
+INT64_MAX = 2**63 - 1  # the Long scalar: file sizes
 
 
 def _str(value: object) -> str | None:
@@ -117,42 +129,53 @@ def _str(value: object) -> str | None:
         return None
     if isinstance(value, bool):
         return str(value).lower()
-    text = str(value)
+    try:
+        text = str(value)
+    except ValueError:  # an integer too long to print (Python's int-to-str digit limit)
+        return None
     return text if text != "" else None
 
 
 def _float(value: object) -> float | None:
     if isinstance(value, bool) or value is None:
         return None
-    if isinstance(value, int | float):
-        number = float(value)
-    elif isinstance(value, str):
-        try:
+    try:
+        if isinstance(value, int | float):
+            number = float(value)
+        elif isinstance(value, str):
             number = float(value.strip())
-        except ValueError:
+        else:
             return None
-    else:
+    except (ValueError, OverflowError):  # not a number, or an integer beyond any float
         return None
     return number if math.isfinite(number) else None
 
 
-def _int(value: object) -> int | None:
-    """Exact for integers of any size (file sizes above 2^31), also when sent as strings."""
+def _int(value: object, maximum: int = INT64_MAX) -> int | None:
+    """Exact for integers up to ``maximum`` (file sizes above 2^31), also when sent as strings.
+
+    Values outside ``0..maximum`` can't be a size, and couldn't be sent as GraphQL ``Int``/``Long``.
+    """
     if isinstance(value, bool) or value is None:
         return None
+    number: int | None = None
     if isinstance(value, int):
-        return value
-    if isinstance(value, str):
+        number = value
+    elif isinstance(value, str) and value.strip().lstrip("+-").isdigit():
         text = value.strip()
-        if text.lstrip("+-").isdigit():
-            return int(text)
-    number = _float(value)
-    return int(number) if number is not None and number.is_integer() else None
+        number = int(text) if len(text) <= 40 else None  # longer can't be in range anyway
+    else:
+        real = _float(value)
+        number = int(real) if real is not None and real.is_integer() else None
+    return number if number is not None and 0 <= number <= maximum else None
 
 
 def _progress(value: object) -> int:
     number = _float(value)
     return 0 if number is None else max(0, min(100, int(number)))
+
+
+MIN_YEAR = 1970
 
 
 def parse_time(value: object) -> datetime | None:
@@ -161,17 +184,21 @@ def parse_time(value: object) -> datetime | None:
     text = value.strip().replace("Z", "+00:00")
     try:
         parsed = datetime.fromisoformat(text)
-    except ValueError:
+        parsed = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except (ValueError, OverflowError):  # not ISO 8601, or shifted past year 1 or 9999
         return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    # a service timestamp is recent: years like 0001 are placeholders, and print badly
+    return parsed if MIN_YEAR <= parsed.year <= 9999 else None
 
 
 def _encrypt_type(value: object) -> str | None:
     data: object = value
     if isinstance(value, str):
+        if len(value) > 4096:  # a real one is '{"EncryptType":"AliyunVoDEncryption"}'
+            return None
         try:
             data = json.loads(value) if value.strip() else {}
-        except ValueError:
+        except (ValueError, RecursionError):
             return None
     if isinstance(data, dict):
         return _str(data.get("EncryptType"))
@@ -208,8 +235,8 @@ def parse_job(raw: Mapping[str, Any]) -> TranscodeJobRecord:
         error_message=_str(raw.get("ErrorMessage")),
         format=_str(raw.get("Format")),
         definition=_str(raw.get("Definition")),
-        width=_int(raw.get("Width")),
-        height=_int(raw.get("Height")),
+        width=_int(raw.get("Width"), INT32_MAX),
+        height=_int(raw.get("Height"), INT32_MAX),
         bitrate=_float(raw.get("Bitrate")),
         duration=_float(raw.get("Duration")),
         fps=_float(raw.get("Fps")),
