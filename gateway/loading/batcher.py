@@ -6,6 +6,11 @@ them together. An ID already pending or in
 flight is never asked twice (single flight): all its waiters share one future. When the gateway is
 idle, the first lookup goes out on the next event-loop turn; at saturation, calls fill to 10.
 
+Background lookups (the subscription poller's, :meth:`Batcher.poll_many`) wait in a second,
+low-priority lane: a call takes them only after every pending query ID, so they fill the room a
+call has left and otherwise use the slots queries don't. They skip cache reads (a poll must see
+the upstream, not its own last answer) but their answers are cached for queries.
+
 Futures resolve to an outcome (a record or a :class:`VodError`), never to an exception, so a
 cancelled or vanished waiter can't poison the others or leave an unretrieved exception behind.
 """
@@ -69,6 +74,7 @@ class Batcher:
         self._pace = pace
         self._next_slot = float("-inf")  # when the next call may go
         self._pending: OrderedDict[str, _Entry] = OrderedDict()
+        self._background: OrderedDict[str, _Entry] = OrderedDict()  # low priority: the poller's
         self._inflight: dict[str, _Entry] = {}
         self._pump_task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -83,6 +89,11 @@ class Batcher:
     def inflight(self) -> int:
         return len(self._inflight)
 
+    @property
+    def background(self) -> int:
+        """IDs waiting in the low-priority lane."""
+        return len(self._background)
+
     async def load_many(self, ids: Sequence[str]) -> list[Outcome]:
         """One outcome per ID, in order; duplicates share one lookup."""
         cached = await self._cache.get_many(ids) if self._cache is not None else {}
@@ -90,27 +101,46 @@ class Batcher:
             self._on_cache(len(cached), len(set(ids)) - len(cached))
         if len(cached) == len(set(ids)):
             return [cached[i] for i in ids]
+        wanted = [i for i in ids if i not in cached]
+        outcomes = await self._join(wanted, background=False)
+        return [cached[i] if i in cached else outcomes[i] for i in ids]
+
+    async def poll_many(self, ids: Sequence[str]) -> list[Outcome]:
+        """Like :meth:`load_many`, at low priority and always from the upstream (for pollers)."""
+        outcomes = await self._join(ids, background=True)
+        return [outcomes[i] for i in ids]
+
+    async def _join(self, ids: Sequence[str], background: bool) -> dict[str, Outcome]:
         entries: dict[str, _Entry] = {}
         for video_id in ids:
-            if video_id in cached or video_id in entries:
+            if video_id in entries:
                 continue
             entry = self._inflight.get(video_id) or self._pending.get(video_id)
+            if entry is None and video_id in self._background:
+                entry = self._background[video_id]
+                if not background:  # a query wants it: promote it to the query lane
+                    del self._background[video_id]
+                    entry.deadline = self._clock.now() + self._max_wait
+                    self._pending[video_id] = entry
             if entry is None:
                 future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
-                entry = _Entry(future, self._clock.now() + self._max_wait)
-                self._pending[video_id] = entry
+                if background:  # its deadline starts when a call takes it
+                    entry = self._background[video_id] = _Entry(future, float("inf"))
+                else:
+                    entry = self._pending[video_id] = _Entry(future, self._clock.now() + self._max_wait)
             entry.waiters += 1
             entries[video_id] = entry
         self._ensure_pump()
         try:
-            await asyncio.wait([e.future for e in entries.values()])
+            if entries:
+                await asyncio.wait([e.future for e in entries.values()])
         finally:
             for entry in entries.values():
                 entry.waiters -= 1
-        return [cached[i] if i in cached else entries[i].future.result() for i in ids]
+        return {i: e.future.result() for i, e in entries.items()}
 
     def _ensure_pump(self) -> None:
-        if self._pending and (self._pump_task is None or self._pump_task.done()):
+        if (self._pending or self._background) and (self._pump_task is None or self._pump_task.done()):
             # a fresh context: the pump serves every request, not the one that happened to wake it
             self._pump_task = asyncio.get_running_loop().create_task(
                 self._pump(), context=contextvars.Context()
@@ -121,11 +151,18 @@ class Batcher:
             await self._paced()
             if not self._drop_abandoned():
                 break
-            oldest = next(iter(self._pending.values()))
+            queries = bool(self._pending)
+            if queries:
+                deadline = next(iter(self._pending.values())).deadline
+            else:
+                deadline = self._clock.now() + self._max_wait
             try:
-                await self._admission.acquire(oldest.deadline)
+                await self._admission.acquire(deadline)
             except RateLimitExceeded as exc:
-                self._expire(exc.next_grant_at, exc)
+                if queries:
+                    self._expire(exc.next_grant_at, exc)
+                else:  # the poller tries again next round
+                    self._fail_background(exc)
                 continue
             batch = self._take()
             # slots follow each other at ``pace``, so a late wake-up doesn't slow the rate down;
@@ -154,13 +191,14 @@ class Batcher:
 
     def _drop_abandoned(self) -> bool:
         """Forget pending IDs nobody waits for any more; return whether any are left."""
-        while self._pending:
-            video_id, entry = next(iter(self._pending.items()))
-            if entry.waiters > 0:
-                return True
-            del self._pending[video_id]
-            entry.future.cancel()
-        return False
+        for lane in (self._pending, self._background):
+            while lane:
+                video_id, entry = next(iter(lane.items()))
+                if entry.waiters > 0:
+                    break
+                del lane[video_id]
+                entry.future.cancel()
+        return bool(self._pending or self._background)
 
     def _expire(self, before: float, error: RateLimitExceeded) -> None:
         for video_id in [i for i, e in self._pending.items() if e.deadline < before]:
@@ -168,15 +206,25 @@ class Batcher:
             if not entry.future.done():
                 entry.future.set_result(error)
 
+    def _fail_background(self, error: RateLimitExceeded) -> None:
+        lane, self._background = self._background, OrderedDict()
+        for entry in lane.values():
+            if not entry.future.done():
+                entry.future.set_result(error)
+
     def _take(self) -> dict[str, _Entry]:
+        """Up to ``batch_size`` IDs: every pending query ID first, then background ones."""
         batch: dict[str, _Entry] = {}
-        while self._pending and len(batch) < self._batch_size:
-            video_id, entry = self._pending.popitem(last=False)
-            if entry.waiters > 0:
-                batch[video_id] = entry
-                self._inflight[video_id] = entry
-            else:
-                entry.future.cancel()
+        for lane in (self._pending, self._background):
+            while lane and len(batch) < self._batch_size:
+                video_id, entry = lane.popitem(last=False)
+                if entry.waiters > 0:
+                    if lane is self._background:
+                        entry.deadline = self._clock.now() + self._max_wait
+                    batch[video_id] = entry
+                    self._inflight[video_id] = entry
+                else:
+                    entry.future.cancel()
         return batch
 
     async def _run(self, batch: dict[str, _Entry]) -> None:

@@ -1,0 +1,226 @@
+"""One poller for every subscription: the transcoding summaries that subscribers wait on.
+
+Subscribers :meth:`~Poller.watch` the IDs they still wait for; IDs are reference-counted, so a
+video watched by 200 subscribers is polled once per round. A round looks up every watched,
+unfinished ID through one lookup function (the Batcher's low-priority lane: the same limiter as
+queries, calls of 10, queries first), hands each answer to that video's watchers, and the next
+round starts ``interval`` seconds after this one finished: with thousands of IDs rounds stretch
+instead of crowding out queries. With nothing to poll, the poller sleeps until something is watched.
+
+Each watcher has a mailbox holding only the latest answer per video, so a slow subscriber never
+blocks the poller or the others, and its memory stays bounded by the IDs it watches. A watcher is
+only told about an answer that differs from the last one it took.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+
+from gateway.clock import Clock
+from gateway.loading.cache import Outcome
+from gateway.vod.client import MAX_IDS_PER_CALL
+from gateway.vod.errors import VideoNotFound
+from gateway.vod.models import SummaryStatus, TranscodeSummaryRecord
+
+log = logging.getLogger("gateway.poller")
+
+Lookup = Callable[[Sequence[str]], Awaitable[list[Outcome]]]
+"""ids -> one outcome per ID, in order (Batcher.poll_many)."""
+
+
+def is_final(outcome: Outcome) -> bool:
+    """Nothing more will change: a finished task, or a video that doesn't exist.
+
+    An UNKNOWN status (a value this gateway doesn't know yet) is not final: it may be a new
+    in-progress state, so such videos keep being polled.
+    """
+    if isinstance(outcome, TranscodeSummaryRecord):
+        return outcome.status.terminal and outcome.status is not SummaryStatus.UNKNOWN
+    return isinstance(outcome, VideoNotFound)
+
+
+def _same(a: Outcome | None, b: Outcome) -> bool:
+    if isinstance(a, VideoNotFound) and isinstance(b, VideoNotFound):
+        return a.video_id == b.video_id
+    return a == b
+
+
+class Watch:
+    """One subscriber's view of the poller: the IDs it watches and a mailbox of their changes."""
+
+    def __init__(self, poller: Poller) -> None:
+        self._poller = poller
+        self._ids: set[str] = set()
+        self._seen: dict[str, Outcome] = {}
+        self._mailbox: dict[str, Outcome] = {}
+        self._ready = asyncio.Event()
+        self._closed = False
+
+    @property
+    def ids(self) -> frozenset[str]:
+        return frozenset(self._ids)
+
+    def seen(self, video_id: str, outcome: Outcome) -> None:
+        """Record what the subscriber already has, so the same answer isn't sent again."""
+        self._seen[video_id] = outcome
+
+    def add(self, ids: Iterable[str]) -> None:
+        if self._closed:
+            raise RuntimeError("this watch is closed")
+        new = [i for i in dict.fromkeys(ids) if i not in self._ids]
+        self._ids.update(new)
+        self._poller._add(self, new)
+
+    def release(self, ids: Iterable[str]) -> None:
+        gone = [i for i in dict.fromkeys(ids) if i in self._ids]
+        self._ids.difference_update(gone)
+        for video_id in gone:
+            self._seen.pop(video_id, None)
+            self._mailbox.pop(video_id, None)
+        self._poller._release(self, gone)
+
+    def close(self) -> None:
+        """Release every ID (idempotent): call it from the subscriber's ``finally``."""
+        if not self._closed:
+            self.release(list(self._ids))
+            self._closed = True
+
+    def offer(self, video_id: str, outcome: Outcome) -> None:
+        """The poller's answer for ``video_id``: kept (replacing an older one) if it's news."""
+        if video_id not in self._ids:
+            return
+        if _same(self._seen.get(video_id), outcome):
+            self._mailbox.pop(video_id, None)  # it changed and changed back before we looked
+            return
+        self._mailbox[video_id] = outcome
+        self._ready.set()
+
+    async def changes(self) -> dict[str, Outcome]:
+        """Wait for at least one change; take every change waiting (the latest per video)."""
+        while not self._mailbox:
+            self._ready.clear()
+            await self._ready.wait()
+        taken, self._mailbox = self._mailbox, {}
+        self._ready.clear()
+        self._seen.update(taken)
+        return taken
+
+
+class Poller:
+    def __init__(
+        self,
+        lookup: Lookup,
+        clock: Clock,
+        interval: float,
+        *,
+        chunk: int = MAX_IDS_PER_CALL,
+        on_round: Callable[[int, float], None] | None = None,
+    ) -> None:
+        self._lookup = lookup
+        self._clock = clock
+        self._interval = interval
+        self._chunk = chunk
+        self._on_round = on_round  # (IDs polled, seconds the round took)
+        self._refs: dict[str, int] = {}
+        self._watchers: dict[str, set[Watch]] = {}
+        self._final: dict[str, Outcome] = {}  # watched IDs that won't change any more
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.rounds = 0
+        self.ids_polled = 0
+        self.errors = 0
+
+    # ---- what subscribers see ----------------------------------------------------------------
+
+    def watch(self) -> Watch:
+        return Watch(self)
+
+    def refcount(self, video_id: str) -> int:
+        return self._refs.get(video_id, 0)
+
+    @property
+    def watched(self) -> int:
+        """Distinct IDs watched by anyone."""
+        return len(self._refs)
+
+    def due(self) -> list[str]:
+        """The IDs the next round will poll: watched and not final."""
+        return [i for i in self._refs if i not in self._final]
+
+    def _add(self, watch: Watch, ids: Sequence[str]) -> None:
+        for video_id in ids:
+            self._refs[video_id] = self._refs.get(video_id, 0) + 1
+            self._watchers.setdefault(video_id, set()).add(watch)
+            final = self._final.get(video_id)
+            if final is not None:  # polled to its end already: not polled again, so tell now
+                watch.offer(video_id, final)
+        if ids:
+            self._wake.set()
+
+    def _release(self, watch: Watch, ids: Sequence[str]) -> None:
+        for video_id in ids:
+            watchers = self._watchers.get(video_id)
+            if watchers is None or watch not in watchers:
+                continue
+            watchers.discard(watch)
+            self._refs[video_id] -= 1
+            if self._refs[video_id] == 0:
+                del self._refs[video_id], self._watchers[video_id]
+                self._final.pop(video_id, None)
+
+    # ---- the loop ----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run(), context=contextvars.Context())
+
+    async def aclose(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            due = self.due()
+            if not due:
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            await self.poll_round(due)
+            await self._clock.sleep(self._interval)
+
+    async def poll_round(self, ids: Sequence[str]) -> None:
+        """Look up ``ids`` once, in calls of ``chunk``, and hand the answers out as each call ends."""
+        started = self._clock.now()
+        chunks = [ids[i : i + self._chunk] for i in range(0, len(ids), self._chunk)]
+        await asyncio.gather(*(self._poll(c) for c in chunks))
+        self.rounds += 1
+        self.ids_polled += len(ids)
+        if self._on_round is not None:
+            self._on_round(len(ids), self._clock.now() - started)
+
+    async def _poll(self, ids: Sequence[str]) -> None:
+        try:
+            outcomes = await self._lookup(ids)
+        except Exception as exc:  # a bug below us: try again next round rather than stop polling
+            log.error("poll lookup failed unexpectedly: %s: %s", type(exc).__name__, exc)
+            self.errors += len(ids)
+            return
+        for video_id, outcome in zip(ids, outcomes, strict=True):
+            watchers = self._watchers.get(video_id)
+            if watchers is None:
+                continue  # released while the call was out
+            if not isinstance(outcome, TranscodeSummaryRecord | VideoNotFound):
+                self.errors += 1  # throttled or failed: the next round asks again
+                continue
+            if is_final(outcome):
+                self._final[video_id] = outcome
+            for watch in watchers:
+                watch.offer(video_id, outcome)
