@@ -21,12 +21,15 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_P
 from gateway import graphiql
 from gateway.clock import Clock, MonotonicClock
 from gateway.graphql_view import GatewayGraphQL
+from gateway.loading.batcher import Batcher
+from gateway.loading.poller import Poller
 from gateway.loading.sources import summary_loader
 from gateway.middleware import ApiKeyMiddleware, BodyLimitMiddleware, RequestIdMiddleware
 from gateway.observability import Metrics
 from gateway.parts import Parts, build_parts, readiness
 from gateway.response_cache import ResponseCache
 from gateway.schema.build import build_schema
+from gateway.schema.subscription import LiveParts
 from gateway.settings import Settings
 
 log = logging.getLogger("gateway.app")
@@ -85,6 +88,8 @@ def create_app(
         response_cache=responses,
         graphql_ide=None,
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
+        max_subscriptions_per_connection=settings.subscription_max_per_connection,
+        allowed_origins=settings.cors_origins,  # cross-origin pages allowed by CORS may subscribe too
     )
     endpoint = GraphQLEndpoint(view, settings, default_query)
 
@@ -93,9 +98,16 @@ def create_app(
         parts = build_parts(settings, clock, metrics, transport)
         holder["parts"] = parts
         app.state.parts = parts
+        source = parts.source
+        # polls skip the cache and yield to queries; the per-request baseline has no such lane
+        poll = source.poll_many if isinstance(source, Batcher) else source.load_many
+        poller = Poller(poll, clock, settings.poll_interval)
+        app.state.live = LiveParts(source.load_many, poller)
+        poller.start()
         try:
             yield
         finally:
+            await poller.aclose()
             await parts.aclose()
 
     async def healthz(request: Request) -> Response:

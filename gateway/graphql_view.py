@@ -1,5 +1,7 @@
 """The Strawberry ASGI view, adapted: per-request context, an ``extensions.code`` on every error,
-GraphQL-shaped JSON for HTTP-level failures, and orjson for the body."""
+GraphQL-shaped JSON for HTTP-level failures, and orjson for the body. Over WebSockets: the API key
+in ``connection_init`` for clients that can't send headers, and a coded error at the per-connection
+subscription limit."""
 
 from __future__ import annotations
 
@@ -16,10 +18,23 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    ConnectionInitMessage as TransportInitMessage,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
+from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+from strawberry.subscriptions.protocols.graphql_ws.types import (
+    ConnectionInitMessage as LegacyInitMessage,
+)
+from strawberry.subscriptions.protocols.graphql_ws.types import StartMessage
 from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET, UnsetType
 
 from gateway.loading.cache import CacheTTLs
+from gateway.middleware import ApiKeyMiddleware
 from gateway.observability import Metrics
 from gateway.response_cache import ResponseCache
 from gateway.schema.context import Context
@@ -57,7 +72,56 @@ def format_error(error: GraphQLError) -> dict[str, Any]:
     return formatted
 
 
+def subscription_limit_error(limit: int) -> dict[str, Any]:
+    return {
+        "message": f"Too many operations on this connection: at most {limit} at once "
+        "(GATEWAY_SUBSCRIPTIONS_PER_CONNECTION); complete one or open another connection",
+        "extensions": {"code": "BAD_USER_INPUT", "limit": limit},
+    }
+
+
+def _remember_params(context: Context, payload: object) -> None:
+    """Keep the connection_init payload where ``on_ws_connect`` can read it (Context has no slot)."""
+    if context.request is not None:
+        context.request.state.connection_params = payload if isinstance(payload, dict) else None
+
+
+class _TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    async def handle_connection_init(self, message: TransportInitMessage) -> None:
+        _remember_params(self.context, message.get("payload"))
+        await super().handle_connection_init(message)
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        limit = self.max_subscriptions_per_connection
+        full = limit is not None and len(self.operations) >= limit
+        if full and self.connection_acknowledged and message["id"] not in self.operations:
+            assert limit is not None
+            error = {"id": message["id"], "type": "error", "payload": [subscription_limit_error(limit)]}
+            await self.send_message(error)  # type: ignore[arg-type]
+            return
+        await super().handle_subscribe(message)
+
+
+class _LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
+    async def handle_connection_init(self, message: LegacyInitMessage) -> None:
+        _remember_params(self.context, message.get("payload"))
+        await super().handle_connection_init(message)
+
+    async def handle_start(self, message: StartMessage) -> None:
+        limit = self.max_subscriptions_per_connection
+        full = limit is not None and len(self.tasks) >= limit
+        if full and self.connection_acknowledged and message["id"] not in self.tasks:
+            assert limit is not None
+            error = {"type": "error", "id": message["id"], "payload": subscription_limit_error(limit)}
+            await self.send_message(error)  # type: ignore[arg-type]
+            return
+        await super().handle_start(message)
+
+
 class GatewayGraphQL(GraphQL[Context, None]):
+    graphql_transport_ws_handler_class = _TransportWSHandler
+    graphql_ws_handler_class = _LegacyWSHandler
+
     def __init__(
         self,
         *args: Any,
@@ -75,6 +139,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
         self._ttls = CacheTTLs(
             settings.cache_ttl_active, settings.cache_ttl_terminal, settings.cache_ttl_not_found
         )
+        self._key_check = ApiKeyMiddleware(_no_app, settings.api_keys, on_reject=_nothing).allowed
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -123,15 +188,38 @@ class GatewayGraphQL(GraphQL[Context, None]):
         log.info("graphql operation", extra={"fields": fields})
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
+        summaries = self._loader_factory()
+        if isinstance(request, WebSocket):
+            # one context serves the whole connection: its loader must not keep answers for its life
+            summaries.cache = False
         context = Context(
             request=request,
             response=response,
             settings=self._settings,
-            summaries=self._loader_factory(),
+            summaries=summaries,
             ttls=self._ttls,
         )
         request.state.context = context
         return context
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """A WebSocket that came without a valid Authorization header (browsers can't set one)
+        must bring ``{"Authorization": "Bearer <key>"}`` in its connection_init payload."""
+        connection = context.request
+        if connection is None or not getattr(connection.state, "needs_api_key", False):
+            return cast("UnsetType", UNSET)
+        params = getattr(connection.state, "connection_params", None) or {}
+        header = next((v for k, v in params.items() if str(k).lower() == "authorization"), "")
+        if not isinstance(header, str) or not self._key_check(header):
+            self._metrics.operations.labels("rejected").inc()
+            raise ConnectionRejectionError(
+                {
+                    "message": 'Missing or invalid API key: send {"Authorization": "Bearer <key>"} '
+                    "in the connection_init payload",
+                    "extensions": {"code": "UNAUTHENTICATED"},
+                }
+            )
+        return cast("UnsetType", UNSET)
 
     async def process_result(
         self, request: Request | WebSocket, result: ExecutionResult
@@ -153,3 +241,11 @@ class GatewayGraphQL(GraphQL[Context, None]):
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
+
+
+async def _no_app(scope: Scope, receive: Receive, send: Send) -> None:  # pragma: no cover
+    raise RuntimeError("only ApiKeyMiddleware.allowed is used here")
+
+
+def _nothing() -> None:
+    return None

@@ -22,6 +22,7 @@ from strawberry.types import ExecutionContext
 from gateway.schema.federation import FederatedQuery
 from gateway.schema.limits import IdBudget
 from gateway.schema.scalars import SCALAR_MAP
+from gateway.schema.subscription import Subscription
 from gateway.schema.types import TranscodeSummary, Video
 from gateway.settings import Settings
 
@@ -81,6 +82,7 @@ def build_schema(settings: Settings) -> GatewaySchema:
     ]
     return GatewaySchema(
         query=FederatedQuery,
+        subscription=Subscription,
         types=[Video, TranscodeSummary],
         extensions=extensions,
         config=StrawberryConfig(scalar_map=SCALAR_MAP),

@@ -12,6 +12,7 @@ from gateway.schema.build import build_schema
 from gateway.schema.federation import subgraph_sdl
 from gateway.schema.query import Query
 from gateway.schema.scalars import SCALAR_MAP
+from gateway.schema.subscription import Subscription
 from gateway.settings import Settings
 
 
@@ -19,7 +20,9 @@ def plain_sdl(settings: Settings) -> str:
     """The SDL without federation's fields, types and directives."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the types carry @key; this schema deliberately ignores it
-        schema = strawberry.Schema(query=Query, config=StrawberryConfig(scalar_map=SCALAR_MAP))
+        schema = strawberry.Schema(
+            query=Query, subscription=Subscription, config=StrawberryConfig(scalar_map=SCALAR_MAP)
+        )
     full = schema._schema
     bare = GraphQLSchema(
         query=full.query_type,

@@ -1,0 +1,111 @@
+"""Root subscription fields: live transcoding progress, fed by the gateway's one shared poller.
+
+``transcodeSummaryUpdates(videoIds)`` sends each video's current summary at once (from a fresh or
+cache-valid lookup, like a query), then the summary again whenever it changes, and completes when
+every video has finished (or turned out not to exist). A video that doesn't exist, or whose first
+lookup failed, gets an event with a null ``data`` and an error naming it; the others go on.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import cast
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.types import Info
+
+from gateway.loading.cache import Outcome
+from gateway.loading.poller import Poller, is_final
+from gateway.schema.context import Context
+from gateway.schema.errors import bad_user_input, from_vod_error
+from gateway.schema.lookups import id_error
+from gateway.schema.types import TranscodeSummary
+from gateway.settings import Settings
+from gateway.vod.errors import VodError
+
+log = logging.getLogger("gateway.subscriptions")
+
+
+@dataclass(frozen=True)
+class LiveParts:
+    """What subscriptions need from the app: the query path for first events, and the poller."""
+
+    lookup: Callable[[Sequence[str]], Awaitable[list[Outcome]]]
+    poller: Poller
+
+
+def live_parts(info: Info[Context, None]) -> LiveParts:
+    connection = info.context.request
+    live: LiveParts | None = getattr(connection.app.state, "live", None) if connection else None
+    if live is None:
+        raise GraphQLError("Subscriptions are not available", extensions={"code": "INTERNAL_SERVER_ERROR"})
+    return live
+
+
+def checked_ids(video_ids: Sequence[str], settings: Settings) -> list[str]:
+    """The distinct IDs, in order; raise BAD_USER_INPUT (before any upstream call) if unusable."""
+    limit = settings.subscription_max_ids
+    if not video_ids:
+        raise bad_user_input("videoIds is empty: name at least one video", argument="videoIds")
+    if len(video_ids) > limit:
+        raise bad_user_input(
+            f"Too many IDs in videoIds: {len(video_ids)} given, at most {limit} per subscription "
+            "(GATEWAY_SUBSCRIPTION_MAX_IDS)",
+            argument="videoIds",
+            limit=limit,
+        )
+    for video_id in video_ids:
+        invalid = id_error(video_id)
+        if invalid is not None:
+            raise invalid
+    return list(dict.fromkeys(video_ids))
+
+
+def _event(outcome: Outcome) -> TranscodeSummary:
+    if isinstance(outcome, VodError):
+        # graphql-core turns a yielded error into this event's error (data: null); the stream goes on
+        return cast("TranscodeSummary", from_vod_error(outcome))
+    return TranscodeSummary.from_record(outcome)
+
+
+async def summary_updates(live: LiveParts, ids: Sequence[str]) -> AsyncGenerator[TranscodeSummary, None]:
+    """First events, then changes until every video is final. Its ``finally`` (run on complete,
+    unsubscribe or a dropped socket alike) releases the IDs it watched."""
+    watch = live.poller.watch()
+    try:
+        first = await live.lookup(ids)
+        unfinished: list[str] = []
+        for video_id, outcome in zip(ids, first, strict=True):
+            watch.seen(video_id, outcome)
+            yield _event(outcome)
+            if not is_final(outcome):
+                unfinished.append(video_id)
+        watch.add(unfinished)
+        while watch.ids:
+            for video_id, outcome in (await watch.changes()).items():
+                if is_final(outcome):
+                    watch.release([video_id])
+                yield _event(outcome)
+    except Exception as exc:  # never let an internal message reach the client
+        log.error("subscription failed unexpectedly: %s: %s", type(exc).__name__, exc)
+        raise GraphQLError("Internal server error", extensions={"code": "INTERNAL_SERVER_ERROR"}) from None
+    finally:
+        watch.close()
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(
+        description="Live transcoding summaries: each video's current summary at once, then again "
+        "whenever its status or progress changes; completes when every video has finished. An "
+        "event for a video that doesn't exist (or whose lookup failed) has a null summary and an "
+        "error naming it, and the others go on."
+    )
+    async def transcode_summary_updates(
+        self, info: Info[Context, None], video_ids: list[strawberry.ID]
+    ) -> AsyncGenerator[TranscodeSummary, None]:
+        ids = checked_ids([str(i) for i in video_ids], info.context.settings)
+        return summary_updates(live_parts(info), ids)
