@@ -101,8 +101,10 @@ def create_app(
         source = parts.source
         # polls skip the cache and yield to queries; the per-request baseline has no such lane
         poll = source.poll_many if isinstance(source, Batcher) else source.load_many
-        poller = Poller(poll, clock, settings.poll_interval)
-        app.state.live = LiveParts(source.load_many, poller)
+        poller = Poller(poll, clock, settings.poll_interval, on_round=metrics.poll_round)
+        metrics.subscribed_ids.set_function(lambda: poller.watched)
+        metrics.subscriptions.set_function(lambda: poller.watches)
+        app.state.live = LiveParts(source, poller)
         poller.start()
         try:
             yield

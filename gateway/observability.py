@@ -57,6 +57,22 @@ class Metrics:
         self.subscribed_ids = Gauge(
             "gateway_subscribed_video_ids", "Distinct video IDs with live subscribers", registry=r
         )
+        self.subscriptions = Gauge(
+            "gateway_subscriptions", "Open transcodeSummaryUpdates subscriptions", registry=r
+        )
+        self.poll_rounds = Counter("gateway_poll_rounds", "Rounds of the subscription poller", registry=r)
+        self.poll_round_ids = Histogram(
+            "gateway_poll_round_ids",
+            "Video IDs polled per round",
+            buckets=(10, 50, 100, 500, 1000, 5000),
+            registry=r,
+        )
+        self.poll_round_seconds = Histogram(
+            "gateway_poll_round_seconds",
+            "Duration of a poll round (it stretches when the call budget is busy)",
+            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60),
+            registry=r,
+        )
 
     def upstream_attempt(self, outcome: str, ids: int, seconds: float) -> None:
         self.upstream_calls.labels(outcome).inc()
@@ -66,6 +82,11 @@ class Metrics:
             "upstream call",
             extra={"fields": {"outcome": outcome, "ids": ids, "ms": round(seconds * 1000, 1)}},
         )
+
+    def poll_round(self, ids: int, seconds: float) -> None:
+        self.poll_rounds.inc()
+        self.poll_round_ids.observe(ids)
+        self.poll_round_seconds.observe(seconds)
 
     def cache(self, hits: int, misses: int) -> None:
         if hits:

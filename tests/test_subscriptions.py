@@ -167,6 +167,13 @@ def serve() -> Iterator[Callable[..., Live]]:
         server.stop()
 
 
+def metric(live: Live, name: str) -> float:
+    """A sample without labels from the gateway's /metrics."""
+    text = httpx.get(live.url + "/metrics").text
+    [value] = [line.split()[1] for line in text.splitlines() if line.startswith(name + " ")]
+    return float(value)
+
+
 def dedup(states: list[State]) -> list[State]:
     out: list[State] = []
     for state in states:
@@ -253,10 +260,14 @@ async def test_a_dropped_socket_or_an_unsubscribe_releases_the_ids(
     rounds = live.poller.rounds
     await wait_until(lambda: live.poller.rounds > rounds, "a poll round")
 
+    assert metric(live, "gateway_subscribed_video_ids") == 3 and metric(live, "gateway_subscriptions") == 2
+    assert metric(live, "gateway_poll_rounds_total") >= 1
+
     dropped.ws.transport.abort()  # no close frame, no "complete": the TCP connection just goes
     await wait_until(lambda: [live.poller.refcount(i) for i in ids] == [1, 0, 0], "released on drop")
     await kept.stop("b")
     await wait_until(lambda: live.poller.watched == 0, "released on complete")
+    assert metric(live, "gateway_subscribed_video_ids") == 0 and metric(live, "gateway_subscriptions") == 0
     rounds = live.poller.rounds
     emulator.state.reset()
     await asyncio.sleep(0.3)  # six poll intervals
@@ -374,6 +385,36 @@ async def test_a_finished_video_s_first_event_is_final_and_the_stream_completes(
     assert [m["type"] for m in late] == ["next", "complete"]
     assert late[0]["payload"]["data"]["transcodeSummaryUpdates"]["transcodeStatus"] in FINAL
     await client.until_done("watching")
+    await newcomer.close()
+    await client.close()
+
+
+async def test_a_stale_cached_summary_never_starts_a_stream(
+    make_emulator: Callable[..., Emulator], serve: Callable[..., Live]
+) -> None:
+    """The race: the cache still holds a video's Processing summary when it completes upstream.
+    A query may answer from that cache (up to GATEWAY_CACHE_TTL_ACTIVE stale); a new subscription's
+    first event must be the final state, or a progress bar would wait for a change already past."""
+    emulator = freeze(make_emulator(), 600)
+    running = emulator.ids(PROCESSING)[0]
+    live = serve(emulator, GATEWAY_CACHE_TTL_ACTIVE="600", GATEWAY_POLL_INTERVAL="600")
+    client = await GqlWs.open(live.url)
+    await client.subscribe("early", [running])
+    first = (await client.recv())["payload"]["data"]["transcodeSummaryUpdates"]
+    assert first["transcodeStatus"] == "PROCESSING"  # now cached for 600 s
+    emulator.state.advance(400)  # it completes upstream; no poll round comes for 600 s
+    async with httpx.AsyncClient(base_url=live.url) as http:
+        query = f'{{ transcodeSummary(videoId: "{running}") {{ transcodeStatus }} }}'
+        cached = (await http.post("/graphql", json={"query": query})).json()
+    assert cached["data"]["transcodeSummary"]["transcodeStatus"] == "PROCESSING"  # the cache, as documented
+    calls = emulator.state.stats.calls
+
+    newcomer = await GqlWs.open(live.url)
+    await newcomer.subscribe("late", [running])
+    late = await newcomer.until_done("late")
+    assert [m["type"] for m in late] == ["next", "complete"]
+    assert late[0]["payload"]["data"]["transcodeSummaryUpdates"]["transcodeStatus"] in FINAL
+    assert emulator.state.stats.calls == calls + 1  # one fresh lookup, not the cache
     await newcomer.close()
     await client.close()
 

@@ -24,7 +24,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 
 from gateway.clock import Clock
-from gateway.loading.cache import Outcome, SummaryCache
+from gateway.loading.cache import Outcome, SummaryCache, Usable, read_cached
 from gateway.loading.limiter import Admission, RateLimitExceeded
 from gateway.vod.client import MAX_IDS_PER_CALL, Admit
 from gateway.vod.errors import UpstreamError, UpstreamUnavailable, VideoNotFound, VodError
@@ -94,11 +94,10 @@ class Batcher:
         """IDs waiting in the low-priority lane."""
         return len(self._background)
 
-    async def load_many(self, ids: Sequence[str]) -> list[Outcome]:
-        """One outcome per ID, in order; duplicates share one lookup."""
-        cached = await self._cache.get_many(ids) if self._cache is not None else {}
-        if self._on_cache is not None and self._cache is not None:
-            self._on_cache(len(cached), len(set(ids)) - len(cached))
+    async def load_many(self, ids: Sequence[str], usable: Usable | None = None) -> list[Outcome]:
+        """One outcome per ID, in order; duplicates share one lookup. ``usable``, if given, says
+        which cached outcomes may be answered as they are; the others are looked up anew."""
+        cached = await read_cached(self._cache, ids, usable, self._on_cache)
         if len(cached) == len(set(ids)):
             return [cached[i] for i in ids]
         wanted = [i for i in ids if i not in cached]

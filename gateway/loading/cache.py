@@ -7,7 +7,7 @@ The in-memory cache lives here; the Redis one (shared by replicas) implements th
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -16,6 +16,9 @@ from gateway.vod.errors import VideoNotFound, VodError
 from gateway.vod.models import TranscodeSummaryRecord
 
 Outcome = TranscodeSummaryRecord | VodError
+
+Usable = Callable[[Outcome], bool]
+"""Whether a cached outcome may be answered as it is, or must be looked up anew."""
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,23 @@ class SummaryCache(Protocol):
     async def get_many(self, ids: Sequence[str]) -> dict[str, Outcome]: ...
 
     async def put_many(self, outcomes: Mapping[str, Outcome]) -> None: ...
+
+
+async def read_cached(
+    cache: SummaryCache | None,
+    ids: Sequence[str],
+    usable: Usable | None = None,
+    on_cache: Callable[[int, int], None] | None = None,
+) -> dict[str, Outcome]:
+    """The cached outcomes of ``ids`` that ``usable`` accepts; ``on_cache(hits, misses)`` counts them."""
+    if cache is None:
+        return {}
+    cached = await cache.get_many(ids)
+    if usable is not None:
+        cached = {i: o for i, o in cached.items() if usable(o)}
+    if on_cache is not None:
+        on_cache(len(cached), len(set(ids)) - len(cached))
+    return cached
 
 
 class MemoryCache:

@@ -9,7 +9,8 @@ instead of crowding out queries. With nothing to poll, the poller sleeps until s
 
 Each watcher has a mailbox holding only the latest answer per video, so a slow subscriber never
 blocks the poller or the others, and its memory stays bounded by the IDs it watches. A watcher is
-only told about an answer that differs from the last one it took.
+only told about an answer that differs, in its view (the fields its operation selects), from the
+last one it took.
 """
 
 from __future__ import annotations
@@ -42,20 +43,26 @@ def is_final(outcome: Outcome) -> bool:
     return isinstance(outcome, VideoNotFound)
 
 
-def _same(a: Outcome | None, b: Outcome) -> bool:
-    if isinstance(a, VideoNotFound) and isinstance(b, VideoNotFound):
-        return a.video_id == b.video_id
-    return a == b
+View = Callable[[Outcome], object]
+"""What a subscriber sees of an outcome: two outcomes with equal views are not news to it."""
+
+
+def whole(outcome: Outcome) -> object:
+    """The default view: every field of a record; a not-found answer by its video."""
+    if isinstance(outcome, VideoNotFound):
+        return ("not found", outcome.video_id)
+    return outcome
 
 
 class Watch:
     """One subscriber's view of the poller: the IDs it watches and a mailbox of their changes."""
 
-    def __init__(self, poller: Poller) -> None:
+    def __init__(self, poller: Poller, view: View = whole) -> None:
         self._poller = poller
+        self.view = view
         self._ids: set[str] = set()
-        self._seen: dict[str, Outcome] = {}
-        self._mailbox: dict[str, Outcome] = {}
+        self._seen: dict[str, object] = {}  # the view of what the subscriber has, per video
+        self._mailbox: dict[str, tuple[Outcome, object]] = {}  # the latest news, with its view
         self._ready = asyncio.Event()
         self._closed = False
 
@@ -65,7 +72,7 @@ class Watch:
 
     def seen(self, video_id: str, outcome: Outcome) -> None:
         """Record what the subscriber already has, so the same answer isn't sent again."""
-        self._seen[video_id] = outcome
+        self._seen[video_id] = self.view(outcome)
 
     def add(self, ids: Iterable[str]) -> None:
         if self._closed:
@@ -87,15 +94,18 @@ class Watch:
         if not self._closed:
             self.release(list(self._ids))
             self._closed = True
+            self._poller.watches -= 1
 
-    def offer(self, video_id: str, outcome: Outcome) -> None:
-        """The poller's answer for ``video_id``: kept (replacing an older one) if it's news."""
+    def offer(self, video_id: str, outcome: Outcome, seen_as: object = None) -> None:
+        """The poller's answer for ``video_id``: kept (replacing an older one) if it's news.
+        ``seen_as`` is ``self.view(outcome)`` when the caller has it already."""
         if video_id not in self._ids:
             return
-        if _same(self._seen.get(video_id), outcome):
+        key = self.view(outcome) if seen_as is None else seen_as
+        if video_id in self._seen and self._seen[video_id] == key:
             self._mailbox.pop(video_id, None)  # it changed and changed back before we looked
             return
-        self._mailbox[video_id] = outcome
+        self._mailbox[video_id] = (outcome, key)
         self._ready.set()
 
     async def changes(self) -> dict[str, Outcome]:
@@ -105,8 +115,9 @@ class Watch:
             await self._ready.wait()
         taken, self._mailbox = self._mailbox, {}
         self._ready.clear()
-        self._seen.update(taken)
-        return taken
+        for video_id, (_, key) in taken.items():
+            self._seen[video_id] = key
+        return {video_id: outcome for video_id, (outcome, _) in taken.items()}
 
 
 class Poller:
@@ -129,14 +140,16 @@ class Poller:
         self._final: dict[str, Outcome] = {}  # watched IDs that won't change any more
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self.watches = 0  # open Watch objects: one per live subscription
         self.rounds = 0
         self.ids_polled = 0
         self.errors = 0
 
     # ---- what subscribers see ----------------------------------------------------------------
 
-    def watch(self) -> Watch:
-        return Watch(self)
+    def watch(self, view: View = whole) -> Watch:
+        self.watches += 1
+        return Watch(self, view)
 
     def refcount(self, video_id: str) -> int:
         return self._refs.get(video_id, 0)
@@ -222,5 +235,8 @@ class Poller:
                 continue
             if is_final(outcome):
                 self._final[video_id] = outcome
+            views: dict[View, object] = {}  # subscribers of the same operation share one view
             for watch in watchers:
-                watch.offer(video_id, outcome)
+                if watch.view not in views:
+                    views[watch.view] = watch.view(outcome)
+                watch.offer(video_id, outcome, views[watch.view])

@@ -15,14 +15,14 @@ from aiodataloader import DataLoader
 
 from gateway.clock import Clock
 from gateway.loading.batcher import Fetch, outcomes_from_page
-from gateway.loading.cache import Outcome, SummaryCache
+from gateway.loading.cache import Outcome, SummaryCache, Usable, read_cached
 from gateway.loading.limiter import Admission
 from gateway.vod.client import MAX_IDS_PER_CALL
 from gateway.vod.errors import VodError
 
 
 class SummarySource(Protocol):
-    async def load_many(self, ids: Sequence[str]) -> list[Outcome]: ...
+    async def load_many(self, ids: Sequence[str], usable: Usable | None = None) -> list[Outcome]: ...
 
 
 class DirectSource:
@@ -43,10 +43,8 @@ class DirectSource:
         self._max_wait = max_wait
         self._on_cache = on_cache
 
-    async def load_many(self, ids: Sequence[str]) -> list[Outcome]:
-        cached = await self._cache.get_many(ids) if self._cache is not None else {}
-        if self._on_cache is not None and self._cache is not None:
-            self._on_cache(len(cached), len(set(ids)) - len(cached))
+    async def load_many(self, ids: Sequence[str], usable: Usable | None = None) -> list[Outcome]:
+        cached = await read_cached(self._cache, ids, usable, self._on_cache)
         wanted = list(dict.fromkeys(i for i in ids if i not in cached))
         chunks = [wanted[i : i + MAX_IDS_PER_CALL] for i in range(0, len(wanted), MAX_IDS_PER_CALL)]
         results = await asyncio.gather(*(self._one_call(c) for c in chunks))

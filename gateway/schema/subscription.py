@@ -1,15 +1,16 @@
 """Root subscription fields: live transcoding progress, fed by the gateway's one shared poller.
 
-``transcodeSummaryUpdates(videoIds)`` sends each video's current summary at once (from a fresh or
-cache-valid lookup, like a query), then the summary again whenever it changes, and completes when
-every video has finished (or turned out not to exist). A video that doesn't exist, or whose first
-lookup failed, gets an event with a null ``data`` and an error naming it; the others go on.
+``transcodeSummaryUpdates(videoIds)`` sends each video's current summary at once (looked up like a
+query, except that only a final answer is taken from the cache), then the summary again whenever it
+changes, and completes when every video has finished (or turned out not to exist). A video that
+doesn't exist, or whose first lookup failed, gets an event with a null ``data`` and an error naming
+it; the others go on.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 from typing import cast
 
@@ -18,10 +19,12 @@ from graphql import GraphQLError
 from strawberry.types import Info
 
 from gateway.loading.cache import Outcome
-from gateway.loading.poller import Poller, is_final
+from gateway.loading.poller import Poller, View, is_final, whole
+from gateway.loading.sources import SummarySource
 from gateway.schema.context import Context
 from gateway.schema.errors import bad_user_input, from_vod_error
 from gateway.schema.lookups import id_error
+from gateway.schema.selection import view_of
 from gateway.schema.types import TranscodeSummary
 from gateway.settings import Settings
 from gateway.vod.errors import VodError
@@ -33,8 +36,13 @@ log = logging.getLogger("gateway.subscriptions")
 class LiveParts:
     """What subscriptions need from the app: the query path for first events, and the poller."""
 
-    lookup: Callable[[Sequence[str]], Awaitable[list[Outcome]]]
+    source: SummarySource
     poller: Poller
+
+    async def first(self, ids: Sequence[str]) -> list[Outcome]:
+        """The state now. Only final cached answers are taken as they are: a cached ``Processing``
+        may be seconds old, and a video that completed meanwhile must start with its final state."""
+        return await self.source.load_many(ids, usable=is_final)
 
 
 def live_parts(info: Info[Context, None]) -> LiveParts:
@@ -71,12 +79,14 @@ def _event(outcome: Outcome) -> TranscodeSummary:
     return TranscodeSummary.from_record(outcome)
 
 
-async def summary_updates(live: LiveParts, ids: Sequence[str]) -> AsyncGenerator[TranscodeSummary, None]:
-    """First events, then changes until every video is final. Its ``finally`` (run on complete,
-    unsubscribe or a dropped socket alike) releases the IDs it watched."""
-    watch = live.poller.watch()
+async def summary_updates(
+    live: LiveParts, ids: Sequence[str], view: View = whole
+) -> AsyncGenerator[TranscodeSummary, None]:
+    """First events, then changes (as ``view`` sees them) until every video is final. Its
+    ``finally`` (run on complete, unsubscribe or a dropped socket alike) releases the IDs it watched."""
+    watch = live.poller.watch(view)
     try:
-        first = await live.lookup(ids)
+        first = await live.first(ids)
         unfinished: list[str] = []
         for video_id, outcome in zip(ids, first, strict=True):
             watch.seen(video_id, outcome)
@@ -100,7 +110,8 @@ async def summary_updates(live: LiveParts, ids: Sequence[str]) -> AsyncGenerator
 class Subscription:
     @strawberry.subscription(
         description="Live transcoding summaries: each video's current summary at once, then again "
-        "whenever its status or progress changes; completes when every video has finished. An "
+        "whenever a field this operation selects changes (status, progress, a job's progress, ...); "
+        "completes when every video has finished. An "
         "event for a video that doesn't exist (or whose lookup failed) has a null summary and an "
         "error naming it, and the others go on."
     )
@@ -108,4 +119,5 @@ class Subscription:
         self, info: Info[Context, None], video_ids: list[strawberry.ID]
     ) -> AsyncGenerator[TranscodeSummary, None]:
         ids = checked_ids([str(i) for i in video_ids], info.context.settings)
-        return summary_updates(live_parts(info), ids)
+        view = view_of(info.selected_fields[0].selections)
+        return summary_updates(live_parts(info), ids, view)
