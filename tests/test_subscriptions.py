@@ -17,7 +17,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from gateway.app import create_app
 from gateway.clock import ManualClock
@@ -509,3 +509,18 @@ async def test_api_key_in_connection_init_when_headers_cannot_be_sent(
     assert rejected["payload"]["extensions"] == {"code": "UNAUTHENTICATED"}
     await legacy.close()
     assert emulator.state.stats.calls == 1
+
+
+async def test_cross_origin_pages_need_their_origin_in_cors_origins(
+    make_emulator: Callable[..., Emulator], serve: Callable[..., Live]
+) -> None:
+    """Browsers apply no CORS to WebSockets: the gateway checks Origin itself (cross-site hijacking)."""
+    emulator = freeze(make_emulator(), 600)
+    live = serve(emulator, GATEWAY_CORS_ORIGINS="https://app.example.com")
+    allowed = await GqlWs.open(live.url, headers={"Origin": "https://app.example.com"})
+    await allowed.close()
+    same = await GqlWs.open(live.url, headers={"Origin": live.url})
+    await same.close()
+    with pytest.raises(InvalidStatus) as refused:
+        await GqlWs.open(live.url, headers={"Origin": "https://evil.example.net"})
+    assert refused.value.response.status_code == 403
