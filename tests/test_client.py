@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 
 import httpx
@@ -200,3 +201,20 @@ async def test_more_than_ten_ids_is_refused_locally() -> None:
         await client_for(lambda r: httpx.Response(200, json=OK_BODY)).get_transcode_summary(
             [str(i) for i in range(11)]
         )
+
+
+async def test_httpx_s_own_log_lines_never_carry_the_signed_query(caplog: pytest.LogCaptureFixture) -> None:
+    """With the root logger at INFO, httpx logs each request's URL; a V1 URL holds the STS token."""
+
+    def upstream(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"RequestId": "r", "NonExistVideoIds": ["a1"]})
+
+    credentials = Credentials("id", Secret("log-secret-1234"), Secret("log-sts-token-5678"))
+    caplog.set_level(logging.DEBUG)
+    async with httpx.AsyncClient(transport=httpx.MockTransport(upstream)) as http:
+        for signature in ("v1", "v3"):
+            client = VodClient(http, "http://vod.test", credentials, signature=signature)
+            await client.get_transcode_summary(["a1"])
+    requests = [r.getMessage() for r in caplog.records if r.name == "httpx"]
+    assert len(requests) == 2 and all("http://vod.test/?<redacted>" in m for m in requests), requests
+    assert "log-sts-token-5678" not in caplog.text and "Signature=" not in caplog.text

@@ -16,6 +16,7 @@ import httpx
 import orjson
 
 from gateway.clock import Clock, MonotonicClock
+from gateway.vod import redaction
 from gateway.vod.auth import SignatureVersion, VodAuth
 from gateway.vod.credentials import Credentials
 from gateway.vod.errors import (
@@ -64,6 +65,7 @@ class VodClient:
         rng: random.Random | None = None,
         on_attempt: Callable[[str, int, float], None] | None = None,
     ) -> None:
+        redaction.install()  # a V1-signed URL carries the STS token: keep it out of httpx's logs
         self._http = http
         self._url = endpoint.rstrip("/") + "/"
         self._auth = VodAuth(credentials, "GetTranscodeSummary", signature)
