@@ -11,7 +11,9 @@ from gateway.app import create_app
 from gateway.emulator.app import create_emulator_app
 from gateway.emulator.config import EmulatorConfig
 from gateway.emulator.server import ThreadedServer
-from tests.harness import Emulator, Gateway, gateway_settings
+from tests.harness import TEST_KEYS, Emulator, Gateway, gateway_settings
+
+pytest_plugins = ["tests.secrets_guard", "pytester"]
 
 
 @pytest.fixture
@@ -20,6 +22,7 @@ def make_emulator() -> Iterator[Callable[..., Emulator]]:
 
     def start(**overrides: Any) -> Emulator:
         overrides.setdefault("catalogue_size", 600)
+        overrides.setdefault("keys", TEST_KEYS)
         app = create_emulator_app(EmulatorConfig(**overrides))
         server = ThreadedServer(app)
         server.start()

@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from gateway.emulator.config import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET
+from gateway.emulator.config import DEMO_KEY, AccessKey
 from gateway.emulator.server import ThreadedServer
 from gateway.emulator.state import EmulatorState
 from gateway.settings import Settings, load_settings
@@ -32,10 +32,24 @@ class Emulator:
         return self.state.catalogue.nonexistent_id
 
 
+CANARY = AccessKey(
+    "LTAI5tCanaryKey00001",
+    "canary-secret-7f3a9c2e51d84b06",
+    "canary-sts-token-b84d0e6a2c9f4137",
+)
+"""STS credentials whose secret and token must never show up anywhere (tests/secrets_guard.py)."""
+
+TEST_KEYS = (DEMO_KEY, CANARY)
+"""What every test emulator accepts: the demo pair, and the canary STS credentials tests sign with."""
+
+
 def gateway_settings(emulator_url: str, **env: str) -> Settings:
+    """Settings for a gateway on ``emulator_url``, signing with the canary STS credentials (the
+    secrets guard fails any test in which they show up)."""
     base = {
-        "ALIBABA_CLOUD_ACCESS_KEY_ID": DEMO_ACCESS_KEY_ID,
-        "ALIBABA_CLOUD_ACCESS_KEY_SECRET": DEMO_ACCESS_KEY_SECRET,
+        "ALIBABA_CLOUD_ACCESS_KEY_ID": CANARY.access_key_id,
+        "ALIBABA_CLOUD_ACCESS_KEY_SECRET": CANARY.secret,
+        "ALIBABA_CLOUD_SECURITY_TOKEN": CANARY.security_token or "",
         "VOD_ENDPOINT": emulator_url,
     }
     return load_settings({**base, **env})
