@@ -20,6 +20,7 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
+from strawberry.http.types import QueryParams
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     ConnectionInitMessage as TransportInitMessage,
@@ -241,6 +242,25 @@ class GatewayGraphQL(GraphQL[Context, None]):
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
+
+    def parse_query_params(self, params: QueryParams) -> dict[str, Any]:
+        """GET: say which parameter isn't JSON, not "the request body"."""
+        try:
+            return super().parse_query_params(params)
+        except HTTPException as exc:
+            if exc.status_code == 400 and "JSON" in exc.reason:
+                raise HTTPException(
+                    400, "The variables and extensions parameters must be JSON objects"
+                ) from None
+            raise
+
+    def decode_json(self, data: str | bytes) -> object:
+        """orjson (also refuses invalid UTF-8 as a JSONDecodeError); anything but an object or an
+        array (a batch, which Strawberry then refuses) is a 400, not a crash further on."""
+        decoded = orjson.loads(data)
+        if not isinstance(decoded, dict | list):
+            raise HTTPException(400, 'Expected a JSON object, such as {"query": "{ __typename }"}')
+        return decoded
 
 
 async def _no_app(scope: Scope, receive: Receive, send: Send) -> None:  # pragma: no cover

@@ -8,7 +8,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
-LEAKY = '''
+LEAKY = """
 import logging
 
 import httpx
@@ -31,7 +31,7 @@ def test_prints_it():
 
 def test_keeps_it():
     logging.getLogger("gateway.anything").warning("a line without secrets")
-'''
+"""
 
 
 def test_every_leak_fails_its_test(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:

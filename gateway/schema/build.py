@@ -20,7 +20,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from gateway.schema.federation import FederatedQuery
-from gateway.schema.limits import IdBudget
+from gateway.schema.limits import IdBudget, TotalDepthRule
 from gateway.schema.scalars import SCALAR_MAP
 from gateway.schema.subscription import Subscription
 from gateway.schema.types import TranscodeSummary, Video
@@ -48,7 +48,8 @@ class GatewaySchema(strawberry.federation.Schema):
         for error in errors:
             code = (error.extensions or {}).get("code")
             original = error.original_error
-            if code in EXPECTED_CODES or original is None:
+            # graphql-core's own errors (a variable that doesn't coerce, ...) are the client's
+            if code in EXPECTED_CODES or original is None or isinstance(original, GraphQLError):
                 log.debug("graphql error %s at %s: %s", code or "VALIDATION", error.path, error.message)
             else:
                 tb = original.__traceback__
@@ -69,6 +70,7 @@ def build_schema(settings: Settings) -> GatewaySchema:
     # request (what QueryDepthLimiter(...) and MaxAliasesLimiter(...) make) would never hit it.
     rules: list[type[ASTValidationRule]] = [
         depth_validator(settings.max_depth, None),
+        TotalDepthRule,
         aliases_validator(settings.max_aliases),
     ]
     if not settings.introspection:

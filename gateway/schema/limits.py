@@ -1,5 +1,6 @@
-"""Per-operation ID budget: the IDs asked for across all fields and aliases, checked before any
-upstream call. Depth, aliases and tokens are Strawberry's own extensions (see ``build.py``)."""
+"""Limits of this gateway's own, beside Strawberry's depth, alias and token limits (``build.py``):
+the per-operation ID budget (the IDs asked for across all fields and aliases, checked before any
+upstream call) and a depth limit that counts introspection fields too."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from graphql import (
+    ASTValidationRule,
     ExecutionResult,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLError,
     InlineFragmentNode,
     ListValueNode,
     OperationDefinitionNode,
@@ -18,7 +21,7 @@ from graphql import (
     ValueNode,
     VariableNode,
 )
-from graphql.language import DocumentNode
+from graphql.language import SKIP, DocumentNode, VisitorAction
 from strawberry.extensions import SchemaExtension
 
 from gateway.schema.errors import bad_user_input
@@ -84,3 +87,53 @@ class IdBudget(SchemaExtension):
                 )
                 ctx.result = ExecutionResult(data=None, errors=[error])
         yield
+
+
+MAX_TOTAL_DEPTH = 20
+"""Introspection included. The introspection query GraphiQL sends is 15 levels deep (nine of them
+``ofType``); Strawberry's depth limit skips introspection fields, so without this an ``ofType`` chain
+could nest as deep as the token limit allows. (Exponential ``fields { type { fields ... } } }``
+nesting is refused by graphql-core's MaxIntrospectionDepthRule.)"""
+
+
+def selection_depth(
+    selection_set: SelectionSetNode | None,
+    fragments: Mapping[str, FragmentDefinitionNode],
+    memo: dict[str, int],
+    seen: frozenset[str] = frozenset(),
+) -> int:
+    """Levels of fields below ``selection_set``, through fragments (each fragment measured once)."""
+    if selection_set is None:
+        return 0
+    deepest = 0
+    for node in selection_set.selections:
+        if isinstance(node, FieldNode):
+            deepest = max(deepest, 1 + selection_depth(node.selection_set, fragments, memo, seen))
+        elif isinstance(node, InlineFragmentNode):
+            deepest = max(deepest, selection_depth(node.selection_set, fragments, memo, seen))
+        elif isinstance(node, FragmentSpreadNode):
+            name = node.name.value
+            if name in seen or name not in fragments:
+                continue  # a cycle or an unknown fragment: other rules report those
+            if name not in memo:
+                memo[name] = selection_depth(fragments[name].selection_set, fragments, memo, seen | {name})
+            deepest = max(deepest, memo[name])
+    return deepest
+
+
+class TotalDepthRule(ASTValidationRule):
+    """Refuse an operation more than MAX_TOTAL_DEPTH levels deep, counting every field."""
+
+    def enter_operation_definition(self, node: OperationDefinitionNode, *_: object) -> VisitorAction:
+        document = self.context.document
+        fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+        depth = selection_depth(node.selection_set, fragments, {})
+        if depth > MAX_TOTAL_DEPTH:
+            self.report_error(
+                GraphQLError(
+                    f"The operation is {depth} levels deep, introspection included; "
+                    f"at most {MAX_TOTAL_DEPTH} are allowed",
+                    node,
+                )
+            )
+        return SKIP
