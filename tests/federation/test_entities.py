@@ -144,3 +144,53 @@ def test_videos_returns_one_video_per_id_in_order(emulator: Emulator, gateway: G
         ("videos", 3, "transcodeSummary"): {"code": "VIDEO_NOT_FOUND", "videoId": emulator.missing_id}
     }
     assert emulator.accepted_calls == 2  # 13 distinct IDs
+
+
+def test_a_malformed_representation_is_null_at_its_index_and_the_rest_of_the_fetch_resolves(
+    emulator: Emulator, gateway: Gateway
+) -> None:
+    ids = terminal_ids(emulator, 6)
+    bad: list[object] = [
+        {"__typename": "Nope", "id": ids[0]},  # a type this subgraph doesn't have
+        {"id": ids[0]},  # no __typename
+        "not an object",
+        {"__typename": "TranscodeJob", "id": ids[0]},  # a type, but not an entity
+        {"__typename": "Video"},  # no key
+        {"__typename": "TranscodeSummary", "videoId": None},
+        {"__typename": "Video", "id": True},
+    ]
+    good: list[object] = [
+        {"__typename": "Video", "id": ids[0]},
+        {"__typename": "TranscodeSummary", "videoId": ids[1]},
+        # fields beyond the key (a router sending more than @key asks for) are ignored
+        {"__typename": "Video", "id": ids[2], "title": "Video #3", "owner": {"id": 1}},
+        {"__typename": "TranscodeSummary", "videoId": ids[3], "progress": 1},
+        {"__typename": "Video", "id": ids[4]},
+        {"__typename": "TranscodeSummary", "videoId": ids[5]},
+    ]
+    representations = [r for pair in zip(bad, good, strict=False) for r in pair] + bad[len(good) :]
+    query = (
+        "query($r: [_Any!]!) { _entities(representations: $r) { __typename "
+        "... on Video { id transcodeSummary { videoId } } ... on TranscodeSummary { videoId } } }"
+    )
+    body = gateway.query(query, {"r": representations})
+
+    entities = body["data"]["_entities"]
+    assert len(entities) == len(representations)
+    bad_at = [i for i, r in enumerate(representations) if r in bad]
+    assert [i for i, e in enumerate(entities) if e is None] == bad_at
+    resolved = [e for e in entities if e is not None]
+    assert resolved == [
+        {"__typename": "Video", "id": ids[0], "transcodeSummary": {"videoId": ids[0]}},
+        {"__typename": "TranscodeSummary", "videoId": ids[1]},
+        {"__typename": "Video", "id": ids[2], "transcodeSummary": {"videoId": ids[2]}},
+        {"__typename": "TranscodeSummary", "videoId": ids[3]},
+        {"__typename": "Video", "id": ids[4], "transcodeSummary": {"videoId": ids[4]}},
+        {"__typename": "TranscodeSummary", "videoId": ids[5]},
+    ]
+    # one coded error per bad representation, at its index, naming it
+    assert sorted(error_paths(body)) == [("_entities", i) for i in bad_at]
+    for error in body["errors"]:
+        assert error["extensions"] == {"code": "BAD_USER_INPUT", "argument": "representations"}
+        assert error["message"].startswith(f"representations[{error['path'][1]}] ")
+    assert emulator.accepted_calls == 1  # the 6 valid IDs, in one call
