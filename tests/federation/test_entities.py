@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
 from pathlib import Path
+
+from websockets.asyncio.client import connect
 
 from gateway.emulator.model import ALL_FAILED, ALL_SUCCEEDED, PARTLY_SUCCEEDED
 from tests.harness import Emulator, Gateway
@@ -194,3 +197,34 @@ def test_a_malformed_representation_is_null_at_its_index_and_the_rest_of_the_fet
         assert error["extensions"] == {"code": "BAD_USER_INPUT", "argument": "representations"}
         assert error["message"].startswith(f"representations[{error['path'][1]}] ")
     assert emulator.accepted_calls == 1  # the 6 valid IDs, in one call
+
+
+async def test_a_router_in_subscription_passthrough_mode_is_let_in_by_its_propagated_header(
+    emulator: Emulator, make_gateway: Callable[..., Gateway]
+) -> None:
+    """What Apollo Router does in passthrough mode (subprotocol graphql_ws): the subgraph's propagated
+    headers on the WebSocket upgrade, and {"token": <Authorization>} as the connection_init payload.
+    The header is what vod-gateway checks; the payload is ignored. (A stand-in: no router is run.)"""
+    gateway = make_gateway(emulator, GATEWAY_API_KEYS="router-key")
+    done = terminal_ids(emulator, 1)[0]
+    async with connect(
+        gateway.graphql_url.replace("http://", "ws://"),
+        subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
+        additional_headers={"authorization": "Bearer router-key"},
+        compression=None,
+        proxy=None,
+    ) as ws:
+        await ws.send(json.dumps({"type": "connection_init", "payload": {"token": "Bearer router-key"}}))
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        query = "subscription($ids: [ID!]!) { transcodeSummaryUpdates(videoIds: $ids) { __typename videoId progress } }"
+        await ws.send(
+            json.dumps(
+                {"id": "1", "type": "subscribe", "payload": {"query": query, "variables": {"ids": [done]}}}
+            )
+        )
+        messages = [json.loads(await ws.recv()) for _ in range(2)]
+    assert messages == [
+        {"id": "1", "type": "next", "payload": {"data": {"transcodeSummaryUpdates": {
+            "__typename": "TranscodeSummary", "videoId": done, "progress": 100}}}},
+        {"id": "1", "type": "complete"},
+    ]  # fmt: skip
