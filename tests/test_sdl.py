@@ -30,3 +30,23 @@ def test_plain_sdl_has_no_federation_parts() -> None:
     for name in ("scalar DateTime", "scalar Long", "fileSize: Long", "videos(ids: [ID!]!): [Video!]!"):
         assert name in sdl
     assert "transcodeSummaries(videoIds: [ID!]!): [TranscodeSummary]!" in sdl
+
+
+def test_subgraph_sdl_has_the_federation_contract() -> None:
+    sdl = (ROOT / "schema.federation.graphql").read_text()
+    assert sdl.startswith('schema @link(url: "https://specs.apollo.dev/federation/v2.')
+    assert 'import: ["@key"])' in sdl.splitlines()[0]
+    for part in (
+        'type Video @key(fields: "id") {',
+        "  transcodeSummary: TranscodeSummary\n",
+        'type TranscodeSummary @key(fields: "videoId") {',
+        "  _entities(representations: [_Any!]!): [_Entity]!\n",
+        "  _service: _Service!\n",
+        "union _Entity = TranscodeSummary | Video\n",
+        # subscriptions are part of the subgraph: a router with subscriptions enabled runs them
+        "  subscription: Subscription\n",
+        "  transcodeSummaryUpdates(videoIds: [ID!]!): TranscodeSummary!\n",
+    ):
+        assert part in sdl, part
+    # the stitching entry point is left to the catalog that owns Video (docs/federation.md)
+    assert "videos(ids:" not in sdl

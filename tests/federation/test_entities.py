@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
 from pathlib import Path
+
+from websockets.asyncio.client import connect
 
 from gateway.emulator.model import ALL_FAILED, ALL_SUCCEEDED, PARTLY_SUCCEEDED
 from tests.harness import Emulator, Gateway
@@ -144,3 +147,84 @@ def test_videos_returns_one_video_per_id_in_order(emulator: Emulator, gateway: G
         ("videos", 3, "transcodeSummary"): {"code": "VIDEO_NOT_FOUND", "videoId": emulator.missing_id}
     }
     assert emulator.accepted_calls == 2  # 13 distinct IDs
+
+
+def test_a_malformed_representation_is_null_at_its_index_and_the_rest_of_the_fetch_resolves(
+    emulator: Emulator, gateway: Gateway
+) -> None:
+    ids = terminal_ids(emulator, 6)
+    bad: list[object] = [
+        {"__typename": "Nope", "id": ids[0]},  # a type this subgraph doesn't have
+        {"id": ids[0]},  # no __typename
+        "not an object",
+        {"__typename": "TranscodeJob", "id": ids[0]},  # a type, but not an entity
+        {"__typename": "Video"},  # no key
+        {"__typename": "TranscodeSummary", "videoId": None},
+        {"__typename": "Video", "id": True},
+    ]
+    good: list[object] = [
+        {"__typename": "Video", "id": ids[0]},
+        {"__typename": "TranscodeSummary", "videoId": ids[1]},
+        # fields beyond the key (a router sending more than @key asks for) are ignored
+        {"__typename": "Video", "id": ids[2], "title": "Video #3", "owner": {"id": 1}},
+        {"__typename": "TranscodeSummary", "videoId": ids[3], "progress": 1},
+        {"__typename": "Video", "id": ids[4]},
+        {"__typename": "TranscodeSummary", "videoId": ids[5]},
+    ]
+    representations = [r for pair in zip(bad, good, strict=False) for r in pair] + bad[len(good) :]
+    query = (
+        "query($r: [_Any!]!) { _entities(representations: $r) { __typename "
+        "... on Video { id transcodeSummary { videoId } } ... on TranscodeSummary { videoId } } }"
+    )
+    body = gateway.query(query, {"r": representations})
+
+    entities = body["data"]["_entities"]
+    assert len(entities) == len(representations)
+    bad_at = [i for i, r in enumerate(representations) if r in bad]
+    assert [i for i, e in enumerate(entities) if e is None] == bad_at
+    resolved = [e for e in entities if e is not None]
+    assert resolved == [
+        {"__typename": "Video", "id": ids[0], "transcodeSummary": {"videoId": ids[0]}},
+        {"__typename": "TranscodeSummary", "videoId": ids[1]},
+        {"__typename": "Video", "id": ids[2], "transcodeSummary": {"videoId": ids[2]}},
+        {"__typename": "TranscodeSummary", "videoId": ids[3]},
+        {"__typename": "Video", "id": ids[4], "transcodeSummary": {"videoId": ids[4]}},
+        {"__typename": "TranscodeSummary", "videoId": ids[5]},
+    ]
+    # one coded error per bad representation, at its index, naming it
+    assert sorted(error_paths(body)) == [("_entities", i) for i in bad_at]
+    for error in body["errors"]:
+        assert error["extensions"] == {"code": "BAD_USER_INPUT", "argument": "representations"}
+        assert error["message"].startswith(f"representations[{error['path'][1]}] ")
+    assert emulator.accepted_calls == 1  # the 6 valid IDs, in one call
+
+
+async def test_a_router_in_subscription_passthrough_mode_is_let_in_by_its_propagated_header(
+    emulator: Emulator, make_gateway: Callable[..., Gateway]
+) -> None:
+    """What Apollo Router does in passthrough mode (subprotocol graphql_ws): the subgraph's propagated
+    headers on the WebSocket upgrade, and {"token": <Authorization>} as the connection_init payload.
+    The header is what vod-gateway checks; the payload is ignored. (A stand-in: no router is run.)"""
+    gateway = make_gateway(emulator, GATEWAY_API_KEYS="router-key")
+    done = terminal_ids(emulator, 1)[0]
+    async with connect(
+        gateway.graphql_url.replace("http://", "ws://"),
+        subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
+        additional_headers={"authorization": "Bearer router-key"},
+        compression=None,
+        proxy=None,
+    ) as ws:
+        await ws.send(json.dumps({"type": "connection_init", "payload": {"token": "Bearer router-key"}}))
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        query = "subscription($ids: [ID!]!) { transcodeSummaryUpdates(videoIds: $ids) { __typename videoId progress } }"
+        await ws.send(
+            json.dumps(
+                {"id": "1", "type": "subscribe", "payload": {"query": query, "variables": {"ids": [done]}}}
+            )
+        )
+        messages = [json.loads(await ws.recv()) for _ in range(2)]
+    assert messages == [
+        {"id": "1", "type": "next", "payload": {"data": {"transcodeSummaryUpdates": {
+            "__typename": "TranscodeSummary", "videoId": done, "progress": 100}}}},
+        {"id": "1", "type": "complete"},
+    ]  # fmt: skip

@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.federation.expected import expected_videos
 from tests.federation.jsprocs import MISSING_AT, NodeProcess
 from tests.harness import Emulator, Gateway
 
@@ -117,13 +118,12 @@ def test_thirty_catalog_videos_with_summaries_cost_three_upstream_calls(
     asked = [i for call in emulator.state.stats.ids_per_call() for i in call]
     assert sorted(asked) == sorted(thirty_ids)
 
+    # the exact data: catalog titles, the emulator's records, null where the video doesn't exist
     videos = body["data"]["videos"]
-    assert [v["id"] for v in videos] == thirty_ids
-    assert [v["title"] for v in videos] == [f"Video #{n}" for n in range(1, 31)]
+    assert videos == expected_videos(emulator, thirty_ids)
     assert [i for i, v in enumerate(videos) if v["transcodeSummary"] is None] == list(MISSING_AT)
-    assert all(v["transcodeSummary"]["videoId"] == v["id"] for v in videos if v["transcodeSummary"])
 
-    # exactly what this gateway answers directly for the same IDs
+    # and what this gateway answers directly for the same IDs
     direct = post(
         vod.graphql_url,
         f"query($ids: [ID!]!) {{ videos(ids: $ids) {{ id {SUMMARY} }} }}",
@@ -183,11 +183,56 @@ def test_stitched_root_videos_keeps_order_repeats_and_error_indexes(
     assert emulator.accepted_calls == 1
 
 
-def test_composition_has_no_errors_and_no_hints_that_matter(compose: Callable[..., dict[str, Any]]) -> None:
-    report = compose("--vod-sdl", str(SUBGRAPH_SDL))
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_subscriptions_are_in_the_supergraph_but_no_js_gateway_runs_one(
+    kind: str,
+    emulator: Emulator,
+    make_gateway: Callable[..., Gateway],
+    thirty_ids: list[str],
+    start_js: Callable[..., NodeProcess],
+    compose: Callable[..., dict[str, Any]],
+    tmp_path: Path,
+) -> None:
+    """Apollo Gateway composes Subscription.transcodeSummaryUpdates (a router with subscriptions
+    enabled runs it over vod-gateway's WebSocket) but refuses to execute it; the stitched gateway,
+    HTTP only, leaves Subscription out. Neither sends anything to vod-gateway for one."""
+    vod = make_gateway(emulator, GATEWAY_API_KEYS=API_KEY, **KINDS[kind])
+    front = start_gateways(kind, thirty_ids, vod, start_js, compose, tmp_path)
+    schema = post(front.url, "{ __schema { subscriptionType { fields { name } } } }")["data"]["__schema"]
+    before = operations(vod)
+
+    response = httpx.post(
+        front.url,
+        json={"query": "subscription($ids: [ID!]!) { transcodeSummaryUpdates(videoIds: $ids) { videoId } }",
+              "variables": {"ids": thirty_ids[:2]}},
+        timeout=30,
+    )  # fmt: skip
+
+    [error] = response.json()["errors"]
+    if kind.startswith("apollo"):
+        assert schema["subscriptionType"] == {"fields": [{"name": "transcodeSummaryUpdates"}]}
+        assert response.status_code == 500
+        assert error["message"] == "Execution of subscriptions not supported by gateway"
+    else:
+        assert schema["subscriptionType"] is None
+        assert error["message"] == "Schema is not configured to execute subscription operation."
+    assert operations(vod) == before
+    assert emulator.state.stats.calls == 0
+
+
+def test_composition_has_no_errors_and_no_hints_that_matter(
+    compose: Callable[..., dict[str, Any]], tmp_path: Path
+) -> None:
+    supergraph = tmp_path / "supergraph.graphql"
+    report = compose("--vod-sdl", str(SUBGRAPH_SDL), "--out", str(supergraph))
     print("composition hints:", report["hints"] or "none")
     assert report["errors"] == []
     assert [h for h in report["hints"] if h["code"] not in HARMLESS_HINTS] == []
+    # this subgraph's Subscription is part of the supergraph, owned by it alone
+    sdl = supergraph.read_text()
+    assert "  subscription: Subscription\n" in sdl
+    assert "type Subscription\n  @join__type(graph: VOD)\n{" in sdl
+    assert "transcodeSummaryUpdates(videoIds: [ID!]!): TranscodeSummary!\n}" in sdl
 
 
 def test_the_subgraph_sdl_leaves_query_videos_to_the_catalog() -> None:

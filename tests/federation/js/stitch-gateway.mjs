@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { ApolloServer } from '@apollo/server';
 import { buildHTTPExecutor } from '@graphql-tools/executor-http';
 import { stitchSchemas } from '@graphql-tools/stitch';
-import { buildSchema } from 'graphql';
+import { GraphQLSchema, buildSchema } from 'graphql';
 import { FilterRootFields, FilterTypes, RenameRootFields, schemaFromExecutor } from '@graphql-tools/wrap';
 import { exitOnError, flags, serveOnLoopback, stderrLogger, vodHeaders } from './common.mjs';
 
@@ -19,6 +19,13 @@ const withoutFederationFields = () => [
   new FilterRootFields((_operation, field) => !federationPart(field)),
   new FilterTypes((type) => !federationPart(type.name)),
 ];
+
+/** The schema without its Subscription root type. */
+function withoutSubscriptions(schema) {
+  const config = schema.toConfig();
+  const subscription = config.subscription;
+  return new GraphQLSchema({ ...config, subscription: null, types: config.types.filter((t) => t !== subscription) });
+}
 
 async function main() {
   const { port, catalog, vod, 'vod-sdl': vodSdl } = flags();
@@ -32,7 +39,11 @@ async function main() {
         transforms: withoutFederationFields(),
       },
       {
-        schema: vodSdl ? buildSchema(readFileSync(vodSdl, 'utf8')) : await schemaFromExecutor(vodExecutor),
+        // Subscription stays out: this gateway serves HTTP only, where a delegated subscription can't
+        // run; clients subscribe over vod-gateway's own WebSocket (/graphql) instead
+        schema: withoutSubscriptions(
+          vodSdl ? buildSchema(readFileSync(vodSdl, 'utf8')) : await schemaFromExecutor(vodExecutor),
+        ),
         executor: vodExecutor,
         // the catalog owns the stitched Query.videos; vod-gateway's videos(ids:) is exposed as vodVideos
         transforms: [
