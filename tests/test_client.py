@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
+from urllib.parse import parse_qsl
 
 import httpx
 import pytest
@@ -69,12 +71,16 @@ async def test_v1_request_is_signed_as_documented() -> None:
         seen.append(request)
         return httpx.Response(200, json=OK_BODY)
 
-    await client_for(handler, signature="v1", token=TOKEN).get_transcode_summary(["a"])
-    params = dict(seen[0].url.params)
-    assert seen[0].method == "GET"
+    await client_for(handler, signature="v1", token=TOKEN).get_transcode_summary(["a", "b"])
+    request = seen[0]
+    assert request.method == "POST" and request.url.query == b""  # nothing secret in the URL
+    assert request.headers["content-type"] == "application/x-www-form-urlencoded"
+    params = dict(parse_qsl(request.content.decode("ascii"), keep_blank_values=True))
+    assert params["VideoIds"] == "a,b" and params["Action"] == "GetTranscodeSummary"
     assert params["SecurityToken"] == TOKEN and params["SignatureMethod"] == "HMAC-SHA1"
-    expected = signing.v1_signature(SECRET, signing.v1_string_to_sign("GET", params))
+    expected = signing.v1_signature(SECRET, signing.v1_string_to_sign("POST", params))
     assert params["Signature"] == expected
+    assert request.headers["content-length"] == str(len(request.content))
 
 
 async def test_every_call_has_a_fresh_nonce() -> None:
@@ -200,3 +206,21 @@ async def test_more_than_ten_ids_is_refused_locally() -> None:
         await client_for(lambda r: httpx.Response(200, json=OK_BODY)).get_transcode_summary(
             [str(i) for i in range(11)]
         )
+
+
+@pytest.mark.parametrize("signature", ["v3", "v1"])
+async def test_no_secret_in_any_log_line_even_with_httpx_logging_on(
+    signature: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # httpx logs every request URL at INFO; a host app that turns that on must not see the token
+    answers = [
+        httpx.Response(503, text="busy"),
+        error(400, "Throttling.User"),
+        httpx.Response(200, json=OK_BODY),
+    ]
+    client = client_for(lambda r: answers.pop(0), signature=signature, token=TOKEN)
+    with caplog.at_level(logging.DEBUG):
+        await client.get_transcode_summary(["a"], deadline=1e9)
+    assert any(r.name == "httpx" for r in caplog.records)  # the URLs were logged
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert SECRET not in text and TOKEN not in text

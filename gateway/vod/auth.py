@@ -1,4 +1,9 @@
-"""httpx authentication flows that sign VOD RPC requests (V3 by default, V1 on request)."""
+"""httpx authentication flows that sign VOD RPC requests (V3 by default, V1 on request).
+
+A V1 POST carries its signed parameters in a form-encoded body, not the URL: the STS token and the
+signature would otherwise sit in every URL that httpx logs (``HTTP Request: POST ...`` at INFO) and
+that proxies on the way write to their access logs. V3 keeps them in headers, which neither logs.
+"""
 
 from __future__ import annotations
 
@@ -49,10 +54,10 @@ class VodAuth(httpx.Auth):
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         if self._version == "v1":
-            self._sign_v1(request)
+            yield self._sign_v1(request)
         else:
             self._sign_v3(request)
-        yield request
+            yield request
 
     def _params(self, request: httpx.Request) -> dict[str, str]:
         return dict(parse_qsl(request.url.query.decode("ascii"), keep_blank_values=True))
@@ -83,7 +88,7 @@ class VodAuth(httpx.Auth):
         request.headers["authorization"] = authorization
         request.url = request.url.copy_with(query=signing.canonical_query(query).encode("ascii"))
 
-    def _sign_v1(self, request: httpx.Request) -> None:
+    def _sign_v1(self, request: httpx.Request) -> httpx.Request:
         creds = self._credentials
         params = self._params(request)
         params.update(
@@ -101,4 +106,18 @@ class VodAuth(httpx.Auth):
         if creds.security_token is not None:
             params["SecurityToken"] = creds.security_token.reveal()
         signed = signing.v1_sign(request.method, params, creds.access_key_secret.reveal())
-        request.url = request.url.copy_with(query=signing.canonical_query(signed).encode("ascii"))
+        encoded = signing.canonical_query(signed).encode("ascii")
+        if request.method != "POST":
+            request.url = request.url.copy_with(query=encoded)
+            return request
+        kept = [(k, v) for k, v in request.headers.raw if k.lower() not in _BODY_HEADERS]
+        return httpx.Request(
+            "POST",
+            request.url.copy_with(query=None),
+            headers=[*kept, (b"content-type", b"application/x-www-form-urlencoded")],
+            content=encoded,  # percent-encoded as signed: a valid form body (a space is %20)
+            extensions=request.extensions,
+        )
+
+
+_BODY_HEADERS = (b"content-length", b"content-type", b"transfer-encoding")
