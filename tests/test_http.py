@@ -119,6 +119,16 @@ def test_invalid_ids_are_rejected_before_any_upstream_call(emulator: Emulator, g
     assert body["data"]["transcodeSummaries"] == [None] * len(bad)
     assert sorted(e["path"][1] for e in body["errors"]) == list(range(len(bad)))
     assert {e["extensions"]["code"] for e in body["errors"]} == {"BAD_USER_INPUT"}
+    mixed = gateway.query(
+        'query($ids: [ID!]!) { one: transcodeSummary(videoId: "a,b") { videoId }'
+        " list: transcodeSummaries(videoIds: $ids) { videoId } videos(ids: $ids) { id transcodeSummary { videoId } } }",
+        {"ids": ["a b"]},
+    )
+    assert {tuple(e["path"]): e["extensions"] for e in mixed["errors"]} == {
+        ("one",): {"code": "BAD_USER_INPUT", "argument": "videoId"},
+        ("list", 0): {"code": "BAD_USER_INPUT", "argument": "videoIds"},
+        ("videos", 0, "transcodeSummary"): {"code": "BAD_USER_INPUT"},
+    }
     too_many = gateway.query(
         "query($ids: [ID!]!) { videos(ids: $ids) { id } }", {"ids": [f"v{i}" for i in range(101)]}
     )

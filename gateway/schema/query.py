@@ -32,7 +32,7 @@ class Query:
         self, info: Info[Context, None], video_ids: list[strawberry.ID]
     ) -> list[TranscodeSummary | None]:
         check_count(video_ids, info.context.settings.max_ids, "videoIds")
-        items = await load_records(info, [str(i) for i in video_ids])
+        items = await load_records(info, [str(i) for i in video_ids], "videoIds")
         # graphql-core turns an exception in a list into null plus an error at that index
         return cast(
             "list[TranscodeSummary | None]",

@@ -154,7 +154,8 @@ class Video:
 
     @strawberry.field(description="The latest transcoding summary; null if the video doesn't exist.")
     async def transcode_summary(self, info: Info[Context, None]) -> TranscodeSummary | None:
-        return TranscodeSummary.from_record(await load_record(info, str(self.id)))
+        # no argument to name: the ID came from videos(ids:) or from a supergraph's representation
+        return TranscodeSummary.from_record(await load_record(info, str(self.id), argument=None))
 
     @classmethod
     def resolve_reference(cls, id: strawberry.ID) -> Video:
