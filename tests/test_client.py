@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 from collections.abc import Callable
 from urllib.parse import parse_qsl
 
@@ -224,3 +225,43 @@ async def test_no_secret_in_any_log_line_even_with_httpx_logging_on(
     assert any(r.name == "httpx" for r in caplog.records)  # the URLs were logged
     text = "\n".join(r.getMessage() for r in caplog.records)
     assert SECRET not in text and TOKEN not in text
+
+
+class RecordingClock(InstantClock):
+    def __init__(self) -> None:
+        super().__init__()
+        self.slept: list[float] = []
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        await super().sleep(seconds)
+
+
+async def test_throttling_backs_off_with_jitter_and_every_attempt_passes_the_limiter() -> None:
+    calls = 0
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        return error(400, "Throttling.User")
+
+    clock = RecordingClock()
+    http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    policy = RetryPolicy(throttle_base=0.1, throttle_cap=0.4)
+    creds = Credentials("AKID", Secret(SECRET))
+    client = VodClient(http, "http://vod.test", creds, clock=clock, retry=policy, rng=random.Random(1))
+    admitted: list[float] = []
+
+    async def admit(deadline: float) -> None:
+        admitted.append(deadline)
+
+    deadline = clock.now() + 1.5
+    with pytest.raises(UpstreamThrottled):
+        await client.get_transcode_summary(["a"], deadline=deadline, admit=admit)
+    assert calls == len(admitted) == len(clock.slept) + 1  # each attempt, retries too, was admitted
+    assert set(admitted) == {deadline}
+    for n, slept in enumerate(clock.slept):
+        nominal = min(0.4, 0.1 * 2**n)  # doubling up to the cap, then half fixed and half random
+        assert nominal / 2 <= slept <= nominal
+    assert len(set(clock.slept)) == len(clock.slept)  # jittered, not a fixed schedule
+    assert clock.now() < deadline  # gave up rather than sleep past the wait budget
