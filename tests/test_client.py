@@ -6,13 +6,13 @@ import json
 import logging
 import random
 from collections.abc import Callable
-from urllib.parse import parse_qsl
 
 import httpx
 import pytest
 
 from gateway.clock import InstantClock
 from gateway.vod import signing
+from gateway.vod.auth import redact_url
 from gateway.vod.client import RetryPolicy, VodClient
 from gateway.vod.credentials import Credentials, Secret
 from gateway.vod.errors import UpstreamError, UpstreamThrottled, UpstreamUnavailable
@@ -74,14 +74,12 @@ async def test_v1_request_is_signed_as_documented() -> None:
 
     await client_for(handler, signature="v1", token=TOKEN).get_transcode_summary(["a", "b"])
     request = seen[0]
-    assert request.method == "POST" and request.url.query == b""  # nothing secret in the URL
-    assert request.headers["content-type"] == "application/x-www-form-urlencoded"
-    params = dict(parse_qsl(request.content.decode("ascii"), keep_blank_values=True))
+    params = dict(request.url.params)
+    assert request.method == "GET" and request.content == b""
     assert params["VideoIds"] == "a,b" and params["Action"] == "GetTranscodeSummary"
     assert params["SecurityToken"] == TOKEN and params["SignatureMethod"] == "HMAC-SHA1"
-    expected = signing.v1_signature(SECRET, signing.v1_string_to_sign("POST", params))
+    expected = signing.v1_signature(SECRET, signing.v1_string_to_sign("GET", params))
     assert params["Signature"] == expected
-    assert request.headers["content-length"] == str(len(request.content))
 
 
 async def test_every_call_has_a_fresh_nonce() -> None:
@@ -265,3 +263,11 @@ async def test_throttling_backs_off_with_jitter_and_every_attempt_passes_the_lim
         assert nominal / 2 <= slept <= nominal
     assert len(set(clock.slept)) == len(clock.slept)  # jittered, not a fixed schedule
     assert clock.now() < deadline  # gave up rather than sleep past the wait budget
+
+
+def test_redact_url_blanks_only_the_token_and_signature() -> None:
+    url = "https://vod.test/?AccessKeyId=AK&SecurityToken=CAIS%2Babc%3D&Signature=x%2By%3D&VideoIds=a%2Cb"
+    assert (
+        redact_url(url) == "https://vod.test/?AccessKeyId=AK&SecurityToken=***&Signature=***&VideoIds=a%2Cb"
+    )
+    assert redact_url("POST https://vod.test/?VideoIds=a") == "POST https://vod.test/?VideoIds=a"

@@ -1,12 +1,15 @@
 """httpx authentication flows that sign VOD RPC requests (V3 by default, V1 on request).
 
-A V1 POST carries its signed parameters in a form-encoded body, not the URL: the STS token and the
-signature would otherwise sit in every URL that httpx logs (``HTTP Request: POST ...`` at INFO) and
-that proxies on the way write to their access logs. V3 keeps them in headers, which neither logs.
+V1 puts ``SecurityToken`` and ``Signature`` in the query, as the official SDK and the service's
+documentation do, and httpx logs every request URL at INFO (``HTTP Request: GET https://vod...``).
+So the first V1 :class:`VodAuth` adds a filter to the ``httpx`` logger that blanks those values:
+whatever logging a host process turns on, the token never reaches a log line.
 """
 
 from __future__ import annotations
 
+import logging
+import re
 import uuid
 from collections.abc import Callable, Generator
 from datetime import UTC, datetime
@@ -34,6 +37,35 @@ def _nonce() -> str:
     return uuid.uuid4().hex
 
 
+_URL_SECRETS = re.compile(r"(?<=[?&])(SecurityToken|Signature)=[^&\s\"']*")
+
+
+def redact_url(text: str) -> str:
+    """``text`` with the values of V1's SecurityToken and Signature query parameters blanked."""
+    return _URL_SECRETS.sub(r"\1=***", text)
+
+
+class _RedactUrls(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = redact_url(record.msg)
+        if isinstance(record.args, tuple):  # httpx passes the URL as an argument, an httpx.URL
+            record.args = tuple(
+                redact_url(str(a)) if isinstance(a, httpx.URL | str) else a for a in record.args
+            )
+        return True
+
+
+_REDACT_URLS = _RedactUrls()
+
+
+def redact_httpx_logs() -> None:
+    """Idempotent: blank V1 secrets in what the ``httpx`` logger writes."""
+    logger = logging.getLogger("httpx")
+    if _REDACT_URLS not in logger.filters:
+        logger.addFilter(_REDACT_URLS)
+
+
 class VodAuth(httpx.Auth):
     """Signs each request with a fresh nonce and timestamp; the action comes from ``action``."""
 
@@ -51,13 +83,15 @@ class VodAuth(httpx.Auth):
         self._version = version
         self._now = now
         self._nonce = nonce
+        if version == "v1":
+            redact_httpx_logs()
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         if self._version == "v1":
-            yield self._sign_v1(request)
+            self._sign_v1(request)
         else:
             self._sign_v3(request)
-            yield request
+        yield request
 
     def _params(self, request: httpx.Request) -> dict[str, str]:
         return dict(parse_qsl(request.url.query.decode("ascii"), keep_blank_values=True))
@@ -88,7 +122,7 @@ class VodAuth(httpx.Auth):
         request.headers["authorization"] = authorization
         request.url = request.url.copy_with(query=signing.canonical_query(query).encode("ascii"))
 
-    def _sign_v1(self, request: httpx.Request) -> httpx.Request:
+    def _sign_v1(self, request: httpx.Request) -> None:
         creds = self._credentials
         params = self._params(request)
         params.update(
@@ -106,18 +140,4 @@ class VodAuth(httpx.Auth):
         if creds.security_token is not None:
             params["SecurityToken"] = creds.security_token.reveal()
         signed = signing.v1_sign(request.method, params, creds.access_key_secret.reveal())
-        encoded = signing.canonical_query(signed).encode("ascii")
-        if request.method != "POST":
-            request.url = request.url.copy_with(query=encoded)
-            return request
-        kept = [(k, v) for k, v in request.headers.raw if k.lower() not in _BODY_HEADERS]
-        return httpx.Request(
-            "POST",
-            request.url.copy_with(query=None),
-            headers=[*kept, (b"content-type", b"application/x-www-form-urlencoded")],
-            content=encoded,  # percent-encoded as signed: a valid form body (a space is %20)
-            extensions=request.extensions,
-        )
-
-
-_BODY_HEADERS = (b"content-length", b"content-type", b"transfer-encoding")
+        request.url = request.url.copy_with(query=signing.canonical_query(signed).encode("ascii"))

@@ -67,6 +67,7 @@ class VodClient:
         self._http = http
         self._url = endpoint.rstrip("/") + "/"
         self._auth = VodAuth(credentials, "GetTranscodeSummary", signature)
+        self._method = "POST" if signature == "v3" else "GET"
         self._timeout = timeout
         self._clock = clock or MonotonicClock()
         self._retry = retry or RetryPolicy()
@@ -113,7 +114,7 @@ class VodClient:
         try:
             try:
                 response = await self._http.request(
-                    "POST",  # both signatures: V3 signs headers, V1 then carries its parameters in the body
+                    self._method,
                     self._url,
                     params={"VideoIds": ",".join(video_ids)},
                     auth=self._auth,
