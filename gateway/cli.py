@@ -21,11 +21,15 @@ log = logging.getLogger("gateway.cli")
 def _parser() -> argparse.ArgumentParser:
     from gateway.emulator.config import add_cli_arguments
 
-    parser = argparse.ArgumentParser(prog="vod-gateway", description=__doc__)
+    # not __doc__: that is written for developers, in reStructuredText
+    parser = argparse.ArgumentParser(
+        prog="vod-gateway",
+        description="GraphQL gateway for ApsaraVideo VOD's GetTranscodeSummary (also: python -m gateway).",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the GraphQL gateway")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     serve.add_argument(
         "--emulator",
         action="store_true",

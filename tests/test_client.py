@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 from collections.abc import Callable
 
 import httpx
@@ -14,6 +15,7 @@ from gateway.vod import signing
 from gateway.vod.client import RetryPolicy, VodClient
 from gateway.vod.credentials import Credentials, Secret
 from gateway.vod.errors import UpstreamError, UpstreamThrottled, UpstreamUnavailable
+from gateway.vod.redaction import redact_url
 
 SECRET = "s3cr3t-value-never-shown"
 TOKEN = "sts-token-never-shown"
@@ -70,9 +72,11 @@ async def test_v1_request_is_signed_as_documented() -> None:
         seen.append(request)
         return httpx.Response(200, json=OK_BODY)
 
-    await client_for(handler, signature="v1", token=TOKEN).get_transcode_summary(["a"])
-    params = dict(seen[0].url.params)
-    assert seen[0].method == "GET"
+    await client_for(handler, signature="v1", token=TOKEN).get_transcode_summary(["a", "b"])
+    request = seen[0]
+    params = dict(request.url.params)
+    assert request.method == "GET" and request.content == b""
+    assert params["VideoIds"] == "a,b" and params["Action"] == "GetTranscodeSummary"
     assert params["SecurityToken"] == TOKEN and params["SignatureMethod"] == "HMAC-SHA1"
     expected = signing.v1_signature(SECRET, signing.v1_string_to_sign("GET", params))
     assert params["Signature"] == expected
@@ -216,5 +220,72 @@ async def test_httpx_s_own_log_lines_never_carry_the_signed_query(caplog: pytest
             client = VodClient(http, "http://vod.test", credentials, signature=signature)
             await client.get_transcode_summary(["a1"])
     requests = [r.getMessage() for r in caplog.records if r.name == "httpx"]
-    assert len(requests) == 2 and all("http://vod.test/?<redacted>" in m for m in requests), requests
-    assert "log-sts-token-5678" not in caplog.text and "Signature=" not in caplog.text
+    assert len(requests) == 2, requests
+    assert "SecurityToken=***" in requests[0] and "Signature=***" in requests[0]
+    assert "log-sts-token-5678" not in caplog.text
+
+
+@pytest.mark.parametrize("signature", ["v3", "v1"])
+async def test_no_secret_in_any_log_line_even_with_httpx_logging_on(
+    signature: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # httpx logs every request URL at INFO; a host app that turns that on must not see the token
+    answers = [
+        httpx.Response(503, text="busy"),
+        error(400, "Throttling.User"),
+        httpx.Response(200, json=OK_BODY),
+    ]
+    client = client_for(lambda r: answers.pop(0), signature=signature, token=TOKEN)
+    with caplog.at_level(logging.DEBUG):
+        await client.get_transcode_summary(["a"], deadline=1e9)
+    assert any(r.name == "httpx" for r in caplog.records)  # the URLs were logged
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert SECRET not in text and TOKEN not in text
+
+
+class RecordingClock(InstantClock):
+    def __init__(self) -> None:
+        super().__init__()
+        self.slept: list[float] = []
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        await super().sleep(seconds)
+
+
+async def test_throttling_backs_off_with_jitter_and_every_attempt_passes_the_limiter() -> None:
+    calls = 0
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        return error(400, "Throttling.User")
+
+    clock = RecordingClock()
+    http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    policy = RetryPolicy(throttle_base=0.1, throttle_cap=0.4)
+    creds = Credentials("AKID", Secret(SECRET))
+    client = VodClient(http, "http://vod.test", creds, clock=clock, retry=policy, rng=random.Random(1))
+    admitted: list[float] = []
+
+    async def admit(deadline: float) -> None:
+        admitted.append(deadline)
+
+    deadline = clock.now() + 1.5
+    with pytest.raises(UpstreamThrottled):
+        await client.get_transcode_summary(["a"], deadline=deadline, admit=admit)
+    assert calls == len(admitted) == len(clock.slept) + 1  # each attempt, retries too, was admitted
+    assert set(admitted) == {deadline}
+    for n, slept in enumerate(clock.slept):
+        nominal = min(0.4, 0.1 * 2**n)  # doubling up to the cap, then half fixed and half random
+        assert nominal / 2 <= slept <= nominal
+    assert len(set(clock.slept)) == len(clock.slept)  # jittered, not a fixed schedule
+    assert clock.now() < deadline  # gave up rather than sleep past the wait budget
+
+
+def test_redact_url_blanks_only_the_token_and_signature() -> None:
+    url = "https://vod.test/?AccessKeyId=AK&SecurityToken=CAIS%2Babc%3D&Signature=x%2By%3D&VideoIds=a%2Cb"
+    assert (
+        redact_url(url) == "https://vod.test/?AccessKeyId=AK&SecurityToken=***&Signature=***&VideoIds=a%2Cb"
+    )
+    assert redact_url("POST https://vod.test/?VideoIds=a") == "POST https://vod.test/?VideoIds=a"

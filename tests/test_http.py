@@ -10,7 +10,9 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import pytest
 
+from gateway.emulator.config import AccessKey
 from gateway.emulator.model import ALL_FAILED, ALL_SUCCEEDED, OLDER_THAN_A_YEAR, PROCESSING
 from tests.harness import Emulator, Gateway
 
@@ -117,6 +119,16 @@ def test_invalid_ids_are_rejected_before_any_upstream_call(emulator: Emulator, g
     assert body["data"]["transcodeSummaries"] == [None] * len(bad)
     assert sorted(e["path"][1] for e in body["errors"]) == list(range(len(bad)))
     assert {e["extensions"]["code"] for e in body["errors"]} == {"BAD_USER_INPUT"}
+    mixed = gateway.query(
+        'query($ids: [ID!]!) { one: transcodeSummary(videoId: "a,b") { videoId }'
+        " list: transcodeSummaries(videoIds: $ids) { videoId } videos(ids: $ids) { id transcodeSummary { videoId } } }",
+        {"ids": ["a b"]},
+    )
+    assert {tuple(e["path"]): e["extensions"] for e in mixed["errors"]} == {
+        ("one",): {"code": "BAD_USER_INPUT", "argument": "videoId"},
+        ("list", 0): {"code": "BAD_USER_INPUT", "argument": "videoIds"},
+        ("videos", 0, "transcodeSummary"): {"code": "BAD_USER_INPUT"},
+    }
     too_many = gateway.query(
         "query($ids: [ID!]!) { videos(ids: $ids) { id } }", {"ids": [f"v{i}" for i in range(101)]}
     )
@@ -130,6 +142,28 @@ def test_v1_signature_works_end_to_end(emulator: Emulator, make_gateway: Callabl
     video = emulator.ids(ALL_SUCCEEDED)[0]
     body = gateway.query(f'{{ transcodeSummary(videoId: "{video}") {{ videoId }} }}')
     assert body == {"data": {"transcodeSummary": {"videoId": video}}}
+
+
+@pytest.mark.parametrize("signature", ["v3", "v1"])
+def test_sts_token_is_sent_and_checked(
+    signature: str, make_emulator: Callable[..., Emulator], make_gateway: Callable[..., Gateway]
+) -> None:
+    emulator = make_emulator(keys=(AccessKey("STSKEY", "sts-secret-1", "sts-token-1"),))
+    video = emulator.ids(ALL_SUCCEEDED)[0]
+    query = f'{{ transcodeSummary(videoId: "{video}") {{ videoId }} }}'
+    creds = {"ALIBABA_CLOUD_ACCESS_KEY_ID": "STSKEY", "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "sts-secret-1"}
+    good = make_gateway(
+        emulator, VOD_SIGNATURE=signature, ALIBABA_CLOUD_SECURITY_TOKEN="sts-token-1", **creds
+    )
+    assert good.query(query) == {"data": {"transcodeSummary": {"videoId": video}}}
+    wrong = make_gateway(
+        emulator, VOD_SIGNATURE=signature, ALIBABA_CLOUD_SECURITY_TOKEN="sts-token-2", **creds
+    )
+    body = wrong.query(query)
+    assert body["data"] == {"transcodeSummary": None}
+    assert body["errors"][0]["extensions"]["code"] == "UPSTREAM_ERROR"
+    assert body["errors"][0]["extensions"]["upstreamCode"].startswith("InvalidSecurityToken")
+    assert "sts-token" not in json.dumps(body) and "sts-secret" not in json.dumps(body)
 
 
 def test_upstream_error_body_is_typed_and_secret_free(

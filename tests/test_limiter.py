@@ -72,6 +72,9 @@ async def test_deadline_gives_rate_limited() -> None:
         await admission.acquire(deadline=clock.now() + 0.5)
     assert info.value.code == "RATE_LIMITED"
     assert info.value.next_grant_at == pytest.approx(clock.now() + 1.0)
+    # it gave up at once, without sleeping: the next grant was known to come after the deadline
+    assert clock.sleepers == 0 and info.value.waited == 0
+    assert "VOD_MAX_WAIT" in info.value.message and "0.0s" not in info.value.message
 
 
 async def test_a_waiter_gives_up_at_its_deadline_and_others_go_on() -> None:

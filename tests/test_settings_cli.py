@@ -106,3 +106,14 @@ def test_serve_without_credentials_exits_2_with_one_line() -> None:
 def test_serve_with_a_bad_setting_exits_2() -> None:
     result = run_cli("serve", "--emulator", VOD_QPS="lots")
     assert result.returncode == 2 and "VOD_QPS" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_help_and_export_schema_as_a_module() -> None:
+    usage = run_cli("--help")
+    assert usage.returncode == 0 and "``" not in usage.stdout
+    for command in ("serve", "export-schema"):
+        assert command in usage.stdout
+    serve = run_cli("serve", "--help")
+    assert "--emulator" in serve.stdout and "default 8000" in serve.stdout
+    exported = run_cli("export-schema")
+    assert exported.returncode == 0 and "type Query" in exported.stdout

@@ -17,15 +17,16 @@ from gateway.vod.models import TranscodeSummaryRecord
 _VALID_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
-def id_error(video_id: str) -> GraphQLError | None:
-    """Why ``video_id`` can't be sent upstream, or None if it can: 1-64 of ``[A-Za-z0-9_-]``."""
+def id_error(video_id: str, argument: str | None = "videoId") -> GraphQLError | None:
+    """Why ``video_id`` can't be sent upstream, or None if it can: 1-64 of ``[A-Za-z0-9_-]``.
+
+    ``argument`` names the argument that held it; None where the ID came from elsewhere (a Video).
+    """
     if _VALID_ID.fullmatch(video_id):
         return None
     shown = video_id if len(video_id) <= 80 else video_id[:80] + "…"
-    return bad_user_input(
-        f"Invalid video ID {shown!r}: expected 1 to 64 characters of A-Z, a-z, 0-9, '_' or '-'",
-        argument="videoId",
-    )
+    message = f"Invalid video ID {shown!r}: expected 1 to 64 characters of A-Z, a-z, 0-9, '_' or '-'"
+    return bad_user_input(message, argument=argument) if argument else bad_user_input(message)
 
 
 def check_count(ids: Sequence[str], limit: int, argument: str) -> None:
@@ -37,9 +38,11 @@ def check_count(ids: Sequence[str], limit: int, argument: str) -> None:
         )
 
 
-async def load_record(info: Info[Context, None], video_id: str) -> TranscodeSummaryRecord:
+async def load_record(
+    info: Info[Context, None], video_id: str, argument: str | None = "videoId"
+) -> TranscodeSummaryRecord:
     """The record for ``video_id``, or raise the GraphQL error that belongs at this field."""
-    invalid = id_error(video_id)
+    invalid = id_error(video_id, argument)
     if invalid is not None:
         raise invalid
     try:
@@ -52,10 +55,12 @@ async def load_record(info: Info[Context, None], video_id: str) -> TranscodeSumm
 
 
 async def load_records(
-    info: Info[Context, None], video_ids: Sequence[str]
+    info: Info[Context, None], video_ids: Sequence[str], argument: str
 ) -> list[TranscodeSummaryRecord | GraphQLError]:
     """One item per ID, in order: a record, or the error for that list item."""
-    results = await asyncio.gather(*(load_record(info, i) for i in video_ids), return_exceptions=True)
+    results = await asyncio.gather(
+        *(load_record(info, i, argument) for i in video_ids), return_exceptions=True
+    )
     items: list[TranscodeSummaryRecord | GraphQLError] = []
     for result in results:
         if isinstance(result, BaseException) and not isinstance(result, GraphQLError):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Annotated, cast
 
 import strawberry
 from graphql import GraphQLError
@@ -12,15 +12,32 @@ from gateway.schema.context import Context
 from gateway.schema.lookups import check_count, load_record, load_records
 from gateway.schema.types import TranscodeSummary, Video
 
+_ID_FORMAT = "1 to 64 characters of A-Z, a-z, 0-9, '_' or '-' (anything else is BAD_USER_INPUT)"
+_LIST_LIMIT = (
+    "at most GATEWAY_MAX_IDS (default 100) per list and per operation, across all fields and aliases"
+)
 
-@strawberry.type
+VideoIdArg = Annotated[
+    strawberry.ID, strawberry.argument(description=f"The video's ID in VOD: {_ID_FORMAT}.")
+]
+VideoIdsArg = Annotated[
+    list[strawberry.ID],
+    strawberry.argument(description=f"Video IDs, each {_ID_FORMAT}; {_LIST_LIMIT}."),
+]
+
+
+@strawberry.type(
+    description="Transcoding summaries from ApsaraVideo VOD's GetTranscodeSummary, looked up in "
+    "batches of at most 10 IDs within the account's calls per second. A failed lookup is null at "
+    "its field or list item, with an error at that path whose extensions.code says why."
+)
 class Query:
     @strawberry.field(
-        description="The latest transcoding summary of one video. Null, with a VIDEO_NOT_FOUND "
-        "error at this path, when the video doesn't exist."
+        description="The latest transcoding summary of one video. Null, with an error at this path, "
+        "when the video doesn't exist (VIDEO_NOT_FOUND) or its lookup failed."
     )
     async def transcode_summary(
-        self, info: Info[Context, None], video_id: strawberry.ID
+        self, info: Info[Context, None], video_id: VideoIdArg
     ) -> TranscodeSummary | None:
         return TranscodeSummary.from_record(await load_record(info, str(video_id)))
 
@@ -29,10 +46,10 @@ class Query:
         "is null, with an error at its index, when that video doesn't exist or its lookup failed."
     )
     async def transcode_summaries(
-        self, info: Info[Context, None], video_ids: list[strawberry.ID]
+        self, info: Info[Context, None], video_ids: VideoIdsArg
     ) -> list[TranscodeSummary | None]:
         check_count(video_ids, info.context.settings.max_ids, "videoIds")
-        items = await load_records(info, [str(i) for i in video_ids])
+        items = await load_records(info, [str(i) for i in video_ids], "videoIds")
         # graphql-core turns an exception in a list into null plus an error at that index
         return cast(
             "list[TranscodeSummary | None]",
@@ -43,6 +60,6 @@ class Query:
         description="One Video per requested ID, in order, for per-field lookups and schema "
         "stitching; each video's transcodeSummary is looked up in batches."
     )
-    def videos(self, info: Info[Context, None], ids: list[strawberry.ID]) -> list[Video]:
+    def videos(self, info: Info[Context, None], ids: VideoIdsArg) -> list[Video]:
         check_count(ids, info.context.settings.max_ids, "ids")
         return [Video(id=i) for i in ids]

@@ -41,7 +41,10 @@ Long = NewType("Long", int)
 
 LONG = strawberry.scalar(
     name="Long",
-    description="A 64-bit signed integer, serialised as a JSON number (exact up to 2^53).",
+    # the JSON text is exact; it's JavaScript's JSON.parse that rounds past 2^53, so say so
+    description="A 64-bit signed integer, serialised as a JSON number whose digits are exact over "
+    "the whole 64-bit range (above 2^31 included). JavaScript's JSON.parse keeps integers exact only "
+    "up to 2^53; parse with a big-integer-aware reader where larger values matter.",
     serialize=int,
     parse_value=_parse_long,
 )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
-from typing import cast
+from typing import Annotated, cast
 
 import strawberry
 from graphql import GraphQLError
@@ -106,7 +106,10 @@ async def summary_updates(
         watch.close()
 
 
-@strawberry.type
+@strawberry.type(
+    description="Live updates over WebSocket (graphql-transport-ws or graphql-ws, on /graphql), "
+    "fed by one shared poller that spends the account's calls like queries do, at lower priority."
+)
 class Subscription:
     @strawberry.subscription(
         description="Live transcoding summaries: each video's current summary at once, then again "
@@ -116,7 +119,15 @@ class Subscription:
         "error naming it, and the others go on."
     )
     async def transcode_summary_updates(
-        self, info: Info[Context, None], video_ids: list[strawberry.ID]
+        self,
+        info: Info[Context, None],
+        video_ids: Annotated[
+            list[strawberry.ID],
+            strawberry.argument(
+                description="Video IDs, each 1 to 64 characters of A-Z, a-z, 0-9, '_' or '-'; at most "
+                "GATEWAY_SUBSCRIPTION_MAX_IDS (default 100). Repeats are watched once."
+            ),
+        ],
     ) -> AsyncGenerator[TranscodeSummary, None]:
         ids = checked_ids([str(i) for i in video_ids], info.context.settings)
         view = view_of(info.selected_fields[0].selections)

@@ -62,8 +62,12 @@ class TranscodeJob:
     complete_time: datetime | None = strawberry.field(
         description="When the job finished (UTC); null while it runs."
     )
-    error_code: str | None = strawberry.field(description="Error code of a failed job.")
-    error_message: str | None = strawberry.field(description="Error message of a failed job.")
+    error_code: str | None = strawberry.field(
+        description="Error code of a failed job, as VOD reports it; null unless the job failed."
+    )
+    error_message: str | None = strawberry.field(
+        description="Error message of a failed job, as VOD reports it; null unless the job failed."
+    )
     format: str | None = strawberry.field(description="Container format: mp4, m3u8, flv, mp3, ...")
     definition: str | None = strawberry.field(
         description="Definition of the output: LD, SD, HD, FHD, OD, 2K, 4K, AUTO, ..."
@@ -72,7 +76,9 @@ class TranscodeJob:
     height: int | None = strawberry.field(description="Height of the output, in pixels.")
     bitrate: float | None = strawberry.field(description="Bitrate of the output, in Kbit/s.")
     duration: float | None = strawberry.field(description="Duration of the output, in seconds.")
-    fps: float | None = strawberry.field(description="Frame rate of the output, frames per second.")
+    fps: float | None = strawberry.field(
+        description="Frame rate of the output, in frames per second (may be fractional, e.g. 29.97)."
+    )
     file_size: Long | None = strawberry.field(
         description="Size of the output file, in bytes (may exceed 2^31).",
     )
@@ -152,9 +158,13 @@ class TranscodeSummary:
 class Video:
     id: strawberry.ID = strawberry.field(description="ID of the video.")
 
-    @strawberry.field(description="The latest transcoding summary; null if the video doesn't exist.")
+    @strawberry.field(
+        description="The latest transcoding summary. Null, with an error at this path, when the "
+        "video doesn't exist (VIDEO_NOT_FOUND), its ID is invalid or its lookup failed."
+    )
     async def transcode_summary(self, info: Info[Context, None]) -> TranscodeSummary | None:
-        return TranscodeSummary.from_record(await load_record(info, str(self.id)))
+        # no argument to name: the ID came from videos(ids:) or from a supergraph's representation
+        return TranscodeSummary.from_record(await load_record(info, str(self.id), argument=None))
 
     @classmethod
     def resolve_reference(cls, id: strawberry.ID) -> Video:

@@ -1,4 +1,7 @@
-"""httpx authentication flows that sign VOD RPC requests (V3 by default, V1 on request)."""
+"""httpx authentication flows that sign VOD RPC requests (V3 by default, V1 on request).
+
+V1 puts ``SecurityToken`` and ``Signature`` in the query, as the official SDK and the service's
+documentation do; ``redaction.py`` keeps such URLs out of httpx's own log lines."""
 
 from __future__ import annotations
 

@@ -39,7 +39,13 @@ class RateLimited(VodError):
     code = "RATE_LIMITED"
 
     def __init__(self, waited: float) -> None:
-        super().__init__(f"The account's call budget stayed exhausted for {waited:.1f}s; try again shortly")
+        # no duration in the message: the limiter gives up as soon as it knows the next free call
+        # comes after the deadline, so what was waited says nothing useful to the client
+        super().__init__(
+            "The account's upstream calls per second are used up for longer than this lookup may "
+            "wait (VOD_MAX_WAIT); try again shortly"
+        )
+        self.waited = waited
 
 
 class UpstreamError(VodError):
