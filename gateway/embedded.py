@@ -47,8 +47,9 @@ class EmbeddedEmulator:
         ids, missing = self.demo_ids()
         quoted = ", ".join(f'"{i}"' for i in [*ids, missing])
         return (
-            "# Served by the embedded VOD emulator: a finished, a processing and a failed video,\n"
-            "# and one that does not exist (null, with a VIDEO_NOT_FOUND error at its index).\n"
+            "# Served by the embedded VOD emulator: a finished video, one transcoding at start-up\n"
+            "# (run again to watch it progress; it is done within 5 minutes), a failed one, and one\n"
+            "# that does not exist (null, with a VIDEO_NOT_FOUND error at its index).\n"
             "query Summaries {\n"
             f"  transcodeSummaries(videoIds: [{quoted}]) {{\n"
             "    videoId\n    transcodeStatus\n    progress\n"
