@@ -1,17 +1,28 @@
-"""``serve --emulator``: the local VOD emulator on loopback, in the gateway's own event loop."""
+"""``serve --emulator``: the local VOD emulator on loopback, in the gateway's own event loop.
+
+It reads the same ``VOD_EMULATOR_*`` knobs as ``vod-gateway emulator`` (faults, flow control,
+catalogue, seed, keys), so fault handling can be tried without a second process; only the latency
+defaults differently, to 20-60 ms, so the demo feels like a network.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import uvicorn
 
 from gateway.emulator.app import create_emulator_app
 from gateway.emulator.catalogue import Catalogue
-from gateway.emulator.config import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET, EmulatorConfig
+from gateway.emulator.config import EmulatorConfig
 from gateway.emulator.model import ALL_FAILED, ALL_SUCCEEDED, PROCESSING
+from gateway.settings import SettingsError
 from gateway.vod.credentials import Credentials, Secret
+
+DEMO_LATENCY_MS = (20.0, 60.0)
 
 
 @dataclass
@@ -36,8 +47,9 @@ class EmbeddedEmulator:
         ids, missing = self.demo_ids()
         quoted = ", ".join(f'"{i}"' for i in [*ids, missing])
         return (
-            "# Served by the embedded VOD emulator: a finished, a processing and a failed video,\n"
-            "# and one that does not exist (null, with a VIDEO_NOT_FOUND error at its index).\n"
+            "# Served by the embedded VOD emulator: a finished video, one transcoding at start-up\n"
+            "# (run again to watch it progress; it is done within 5 minutes), a failed one, and one\n"
+            "# that does not exist (null, with a VIDEO_NOT_FOUND error at its index).\n"
             "query Summaries {\n"
             f"  transcodeSummaries(videoIds: [{quoted}]) {{\n"
             "    videoId\n    transcodeStatus\n    progress\n"
@@ -48,14 +60,15 @@ class EmbeddedEmulator:
     def banner(self, host: str, port: int) -> str:
         ids, missing = self.demo_ids()
         where = f"http://{host}:{port}"
-        quoted = ", ".join(f'\\"{i}\\"' for i in [ids[0], missing])
+        # a tiny VOD_EMULATOR_CATALOGUE may have no finished video to show
+        quoted = ", ".join(f'\\"{i}\\"' for i in [*ids[:1], missing])
         query = f"{{ transcodeSummaries(videoIds: [{quoted}]) {{ videoId transcodeStatus progress }} }}"
         body = '{"query":"' + query + '"}'
         return "\n".join(
             [
                 "vod-gateway is running on the embedded VOD emulator (no cloud account needed)",
                 f"  GraphQL:   {where}/graphql   (open it in a browser for GraphiQL)",
-                f"  emulator:  {self.url}   (AccessKeyId {DEMO_ACCESS_KEY_ID})",
+                f"  emulator:  {self.url}   (AccessKeyId {self.credentials.access_key_id})",
                 f"  health:    {where}/healthz   metrics: {where}/metrics",
                 "  try:",
                 f"    curl -s {where}/graphql -H 'content-type: application/json' \\",
@@ -64,9 +77,25 @@ class EmbeddedEmulator:
         )
 
 
-async def start_embedded_emulator(port: int = 0, config: EmulatorConfig | None = None) -> EmbeddedEmulator:
-    """Start the emulator on 127.0.0.1 (any free port by default) and wait until it listens."""
-    config = config or EmulatorConfig(latency_ms=(20.0, 60.0))
+def embedded_config(environ: Mapping[str, str] = os.environ) -> EmulatorConfig:
+    """The ``VOD_EMULATOR_*`` knobs; a bad one is a :class:`SettingsError` naming the variable."""
+    try:
+        config = EmulatorConfig.from_env(environ)
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
+    if not environ.get("VOD_EMULATOR_LATENCY", "").strip():
+        config = dataclasses.replace(config, latency_ms=DEMO_LATENCY_MS)
+    return config
+
+
+async def start_embedded_emulator(
+    port: int = 0, config: EmulatorConfig | None = None, environ: Mapping[str, str] = os.environ
+) -> EmbeddedEmulator:
+    """Start the emulator on 127.0.0.1 (any free port by default) and wait until it listens.
+
+    Without ``config``, the knobs come from ``environ``; the gateway signs with the first key.
+    """
+    config = config or embedded_config(environ)
     app = create_emulator_app(config)
     server = uvicorn.Server(
         uvicorn.Config(
@@ -80,5 +109,7 @@ async def start_embedded_emulator(port: int = 0, config: EmulatorConfig | None =
             raise RuntimeError("the embedded emulator failed to start")
         await asyncio.sleep(0.01)
     bound = server.servers[0].sockets[0].getsockname()[1]
-    creds = Credentials(DEMO_ACCESS_KEY_ID, Secret(DEMO_ACCESS_KEY_SECRET))
+    key = config.keys[0]
+    token = Secret(key.security_token) if key.security_token else None
+    creds = Credentials(key.access_key_id, Secret(key.secret), token)
     return EmbeddedEmulator(f"http://127.0.0.1:{bound}", creds, app.state.emulator.catalogue, server, task)

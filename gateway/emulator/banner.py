@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from gateway.emulator.catalogue import Catalogue
 from gateway.emulator.config import DEMO_KEY, EmulatorConfig
+from gateway.emulator.generate import RERUN_PERIOD
 from gateway.emulator.model import OLDER_THAN_A_YEAR
 
 _LABELS = {OLDER_THAN_A_YEAR: "older than a year (exists, not returned)"}
@@ -20,11 +21,16 @@ def describe(config: EmulatorConfig, catalogue: Catalogue, url: str, per_status:
     lo, hi = config.latency_ms
     latency = f"{lo:g}" if lo == hi else f"{lo:g}-{hi:g}"
     qps = str(config.qps) if config.qps else "unlimited"
+    reruns = (
+        f", {catalogue.rerun_count} re-transcoded every {RERUN_PERIOD // 60} min"
+        if catalogue.rerun_count
+        else ""
+    )
     lines.append(
-        f"  catalogue {len(catalogue)} videos (seed {config.seed}); qps {qps}; "
+        f"  catalogue {len(catalogue)} videos (seed {config.seed}{reruns}); qps {qps}; "
         f"latency {latency} ms; faults {config.faults.describe()}"
     )
-    lines.append("  sample VideoIds:")
+    lines.append("  sample VideoIds (as of now; GET /_emulator/catalogue for current ones):")
     samples = catalogue.sample_ids(per_status)
     width = max(len(_LABELS.get(s, s)) for s in samples)
     for status, ids in samples.items():

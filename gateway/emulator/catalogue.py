@@ -65,6 +65,11 @@ class Catalogue:
         return list(self._videos)
 
     @property
+    def rerun_count(self) -> int:
+        """How many videos are transcoded again and again (see :mod:`gateway.emulator.generate`)."""
+        return sum(1 for video in self._videos.values() if video.rerun)
+
+    @property
     def nonexistent_id(self) -> str:
         """An ID of the right shape that is not in the catalogue."""
         return self._nonexistent_id

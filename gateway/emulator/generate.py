@@ -4,10 +4,16 @@ The first videos are fixed cases, so any catalogue of :data:`GUARANTEED` or more
 status, both file-size spellings, files over 2 GiB, encrypted and watermarked jobs, failed jobs,
 fractional frame rates, a job missing an optional field and videos older than a year. The rest are
 drawn with realistic proportions. Unfinished jobs work for 30-300 s of emulated time.
+
+All of that is over within 300 s, so the last videos (one in :data:`RERUN_SHARE`, never a fixed case)
+are transcoded again every :data:`RERUN_PERIOD` seconds from then on: at any later time some of them
+are ``Processing`` or ``Partial``, and their summary is the latest task's. They come from their own
+RNG, so every ID and every summary at the anchor time is what it was without them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from dataclasses import dataclass
 
@@ -94,6 +100,12 @@ FIXED_CASES: tuple[tuple[str, frozenset[str]], ...] = tuple(
 )
 GUARANTEED = len(FIXED_CASES)
 
+WORK_MAX = 300  # seconds a job may take
+RERUN_SHARE = 50
+RERUN_PERIOD = 1800
+# the first re-transcodes start once every job of the anchor time has ended, spread over a period
+RERUN_START = WORK_MAX + 30
+
 
 @dataclass(frozen=True)
 class _Group:
@@ -136,6 +148,11 @@ def generate_videos(size: int, seed: int, anchor: int) -> tuple[list[Video], str
     missing = hex_id(rng)
     while missing in seen:
         missing = hex_id(rng)
+    reruns = random.Random(f"reruns:{seed}")
+    count = min(max(size - GUARANTEED, 0), size // RERUN_SHARE)
+    for index in range(size - count, size):
+        first = anchor + RERUN_START + reruns.randrange(RERUN_PERIOD)
+        videos[index] = dataclasses.replace(videos[index], rerun=(first, RERUN_PERIOD))
     return videos, missing
 
 
@@ -172,7 +189,7 @@ def _video(
     fps = rng.choice(FRACTIONAL_FPS if "fractional" in features else INTEGER_FPS)
     portrait = rng.random() < 0.2
     size_key = "FileSize" if "FileSize" in features else "Filesize"
-    works = [rng.randint(30, 300) for _ in range(count)]
+    works = [rng.randint(30, WORK_MAX) for _ in range(count)]
 
     if kind == PROCESSING:
         age = rng.randint(0, min(works) - 1)

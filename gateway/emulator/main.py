@@ -1,10 +1,11 @@
-"""Standalone emulator: ``python -m gateway.emulator`` (also ``vod-gateway emulator``)."""
+"""Standalone emulator: ``vod-gateway emulator`` (also ``python -m gateway.emulator``)."""
 
 from __future__ import annotations
 
 import argparse
 import os
 import sys
+from collections.abc import Mapping
 
 import uvicorn
 
@@ -12,8 +13,10 @@ from gateway.emulator.app import create_emulator_app
 from gateway.emulator.banner import describe
 from gateway.emulator.config import add_cli_arguments, config_from_args
 
+PROG = "vod-gateway emulator"
 
-def build_parser(prog: str = "python -m gateway.emulator") -> argparse.ArgumentParser:
+
+def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=prog, description="A local ApsaraVideo VOD endpoint serving GetTranscodeSummary."
     )
@@ -27,20 +30,31 @@ def build_parser(prog: str = "python -m gateway.emulator") -> argparse.ArgumentP
     return parser
 
 
-def run(argv: list[str] | None = None) -> int:
+def parse_port(flag: str | None, environ: Mapping[str, str]) -> int:
+    """The port from ``--port`` or ``VOD_EMULATOR_PORT``; a bad one names where it came from."""
+    raw, source = (
+        (flag, "--port") if flag is not None else (environ.get("VOD_EMULATOR_PORT"), "VOD_EMULATOR_PORT")
+    )
+    if raw is None or not raw.strip():
+        return 9000
+    try:
+        port = int(raw)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise ValueError(f"{source}: expected a port 0-65535, got {raw!r}")
+    return port
+
+
+def run(argv: list[str] | None = None, prog: str = PROG) -> int:
     """Parse ``argv``, print the banner and serve until interrupted; the exit status."""
-    parser = build_parser()
-    ns = parser.parse_args(argv)
+    ns = build_parser(prog).parse_args(argv)
     host = ns.host or os.environ.get("VOD_EMULATOR_HOST") or "127.0.0.1"
-    port_text = ns.port or os.environ.get("VOD_EMULATOR_PORT") or "9000"
     try:
         config = config_from_args(ns)
-        port = int(port_text)
-        if not 0 <= port <= 65535:
-            raise ValueError
+        port = parse_port(ns.port, os.environ)
     except ValueError as exc:
-        message = str(exc) or f"--port / VOD_EMULATOR_PORT: expected 0-65535, got {port_text!r}"
-        print(f"error: {message}", file=sys.stderr)
+        print(f"error: {exc}", file=sys.stderr)
         return 2
 
     app = create_emulator_app(config)

@@ -3,6 +3,10 @@
 Records hold fixed facts (start time, how long each job works, whether it will fail); status,
 progress and CompleteTime are derived from the emulated UTC time, so videos still transcoding
 advance and finish as that time moves on.
+
+A video may be transcoded again and again (``Video.rerun``); the service answers with the latest
+task only, so each new task replaces the last one in the summary: same template group and jobs,
+new times, the same outcome.
 """
 
 from __future__ import annotations
@@ -63,20 +67,21 @@ class Job:
             return TRANSCODING
         return FAILED if self.error else SUCCEEDED
 
-    def render(self, now: float) -> dict[str, Any]:
-        status = self.status(now)
+    def render(self, now: float, shift: int = 0) -> dict[str, Any]:
+        """The job as of ``now``, run ``shift`` seconds later than recorded (a re-transcode)."""
+        status = self.status(now - shift)
         if status == TRANSCODING:
-            progress = max(0, min(99, int(100 * (now - self.start) / self.work)))
+            progress = max(0, min(99, int(100 * (now - shift - self.start) / self.work)))
         else:
             progress = self.fail_progress if status == FAILED else 100
         out: dict[str, Any] = {
             "TranscodeTemplateId": self.template_id,
             "TranscodeJobStatus": status,
             "TranscodeProgress": progress,
-            "CreationTime": utc(self.start),
+            "CreationTime": utc(self.start + shift),
         }
         if status != TRANSCODING:
-            out["CompleteTime"] = utc(self.end)
+            out["CompleteTime"] = utc(self.end + shift)
         out["Width"] = str(self.width)
         out["Height"] = str(self.height)
         if status == SUCCEEDED:
@@ -99,13 +104,23 @@ class Job:
 class Video:
     video_id: str
     group_id: str
-    created: int  # epoch seconds the latest transcode task was created
+    created: int  # epoch seconds the first recorded transcode task was created
     jobs: tuple[Job, ...]
+    # (first, period): transcoded again at first, first + period, ... (period > any job's work)
+    rerun: tuple[int, int] | None = None
+
+    def shift(self, now: float) -> int:
+        """How much later than ``created`` the latest task as of ``now`` was created."""
+        if self.rerun is None or now < self.rerun[0]:
+            return 0
+        first, period = self.rerun
+        return first + int((now - first) // period) * period - self.created
 
     def status(self, now: float) -> str:
-        if now - self.created > YEAR_SECONDS:
+        shift = self.shift(now)
+        if now - (self.created + shift) > YEAR_SECONDS:
             return OLDER_THAN_A_YEAR
-        states = [job.status(now) for job in self.jobs]
+        states = [job.status(now - shift) for job in self.jobs]
         if TRANSCODING in states:
             return PARTIAL if len(set(states)) > 1 else PROCESSING
         if FAILED not in states:
@@ -117,13 +132,14 @@ class Video:
         status = self.status(now)
         if status == OLDER_THAN_A_YEAR:
             return None
+        shift = self.shift(now)
         out: dict[str, Any] = {
             "VideoId": self.video_id,
             "TranscodeStatus": status,
             "TranscodeTemplateGroupId": self.group_id,
-            "CreationTime": utc(self.created),
+            "CreationTime": utc(self.created + shift),
         }
         if status not in (PROCESSING, PARTIAL):
-            out["CompleteTime"] = utc(max(job.end for job in self.jobs))
-        out["TranscodeJobInfoSummaryList"] = [job.render(now) for job in self.jobs]
+            out["CompleteTime"] = utc(max(job.end for job in self.jobs) + shift)
+        out["TranscodeJobInfoSummaryList"] = [job.render(now, shift) for job in self.jobs]
         return out

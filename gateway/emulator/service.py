@@ -6,7 +6,7 @@ spread out arrives bunched up. Flow control counts only admitted calls of authen
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
@@ -50,11 +50,12 @@ class VodService:
             await state.clock.sleep(delay)
 
         key_id = req.claimed_key
+        signature: Literal["v1", "v3"] = "v3" if req.is_v3 else "v1"
         admitted = False
 
         def record(outcome: Outcome, status: int, code: str | None = None) -> None:
             state.stats.record(
-                CallRecord(state.clock.now(), key_id, video_ids, outcome, code, status, admitted)
+                CallRecord(state.clock.now(), key_id, video_ids, outcome, code, status, admitted, signature)
             )
 
         try:

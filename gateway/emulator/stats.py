@@ -19,6 +19,7 @@ class CallRecord:
     code: str | None  # error code, or the fault kind
     status: int
     admitted: bool  # counted by the flow-control window
+    signature: Literal["v1", "v3"] | None = None  # how the call was signed (tests check SDK settings)
 
 
 class Stats:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,7 +13,8 @@ import httpx
 from starlette.applications import Starlette
 
 from gateway.emulator.config import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET
-from gateway.emulator.model import utc
+from gateway.emulator.generate import GUARANTEED
+from gateway.emulator.model import ENCRYPTED, OLDER_THAN_A_YEAR, STATUSES, utc
 from gateway.emulator.state import EmulatorState
 from gateway.vod import signing
 
@@ -137,3 +138,24 @@ def state_of(app: Starlette) -> EmulatorState:
 def asgi_client(app: Starlette) -> httpx.AsyncClient:
     """An in-process client (no lifespan: the emulator's only hides reset-fault tracebacks)."""
     return httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url=BASE_URL)
+
+
+def conformance_ids(state: EmulatorState) -> list[str]:
+    """Ten IDs for one call that shows a client everything: a video of each status, one older than
+    a year (in neither answer list), the awkward cases (``FileSize`` and ``Filesize`` above 2^31,
+    an encrypted job) and one that does not exist."""
+    samples = state.sample_ids(1)
+    ids = [samples[status][0] for status in (*STATUSES, OLDER_THAN_A_YEAR)]
+    fixed, _ = state.catalogue.summaries(state.catalogue.ids[:GUARANTEED])
+    awkward: list[Callable[[dict[str, Any]], bool]] = [
+        lambda job: job.get("FileSize", 0) > 2**31,
+        lambda job: job.get("Filesize", 0) > 2**31,
+        lambda job: job["Encryption"] == ENCRYPTED,
+    ]
+    for wanted in awkward:
+        video = next(s["VideoId"] for s in fixed if any(map(wanted, s["TranscodeJobInfoSummaryList"])))
+        if video not in ids:
+            ids.append(video)
+    ids.append(state.catalogue.nonexistent_id)
+    assert len(ids) <= 10, ids
+    return ids

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from typing import Any
@@ -8,18 +9,23 @@ import pytest
 
 from gateway.clock import ManualClock
 from gateway.emulator.catalogue import Catalogue
-from gateway.emulator.generate import GUARANTEED
+from gateway.emulator.generate import GUARANTEED, RERUN_SHARE, WORK_MAX
 from gateway.emulator.model import (
+    ALL_FAILED,
+    ALL_SUCCEEDED,
     ENCRYPTED,
     OLDER_THAN_A_YEAR,
+    PARTLY_SUCCEEDED,
     PLAIN,
     STATUSES,
     YEAR_SECONDS,
+    utc,
 )
 
 ANCHOR = 1_780_000_000  # 2026-05-28
 UTC = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
 HEX32 = re.compile(r"[0-9a-f]{32}")
+ALL_DONE = (ALL_SUCCEEDED, ALL_FAILED, PARTLY_SUCCEEDED)
 
 
 def catalogue(size: int = 5000, seed: int = 1, clock: ManualClock | None = None) -> Catalogue:
@@ -184,3 +190,66 @@ def test_summaries_keep_request_order(full: Catalogue) -> None:
     found, missing = full.summaries(reversed(ids))
     assert [s["VideoId"] for s in found] == list(reversed(ids[:3]))
     assert missing == ["x", full.nonexistent_id]
+
+
+def test_the_last_videos_are_transcoded_again_and_nothing_changes_until_then() -> None:
+    cat = catalogue(1000)
+    videos = [v for i in cat.ids if (v := cat.video(i)) is not None]
+    rerun = [v for v in videos if v.rerun]
+    assert rerun == videos[-(1000 // RERUN_SHARE) :] and cat.rerun_count == len(rerun)
+    assert catalogue(GUARANTEED).rerun_count == 0  # the fixed cases are never re-transcoded
+    # until every job of the anchor time has ended, each answers as if it never would be
+    for now in (ANCHOR, ANCHOR + WORK_MAX):
+        assert [v.render(now) for v in rerun] == [
+            dataclasses.replace(v, rerun=None).render(now) for v in rerun
+        ]
+
+
+async def test_a_re_transcoded_video_shows_only_its_latest_task() -> None:
+    clock = ManualClock()
+    cat = catalogue(1000, clock=clock)
+    video = next(
+        v for i in reversed(cat.ids) if (v := cat.video(i)) and v.rerun and v.status(ANCHOR) in ALL_DONE
+    )
+    assert video.rerun is not None
+    first, period = video.rerun
+    [old], _ = cat.summaries([video.video_id])
+    await clock.advance(first - cat.now())
+    [new], _ = cat.summaries([video.video_id])
+    assert new["TranscodeStatus"] == "Processing" and "CompleteTime" not in new
+    assert new["CreationTime"] == utc(first)
+    assert new["TranscodeTemplateGroupId"] == old["TranscodeTemplateGroupId"]
+    assert {
+        (j["TranscodeJobStatus"], j["TranscodeProgress"]) for j in new["TranscodeJobInfoSummaryList"]
+    } == {("Transcoding", 0)}
+    await clock.advance(WORK_MAX + 100)  # every job of the new task has ended
+    [done], _ = cat.summaries([video.video_id])
+    assert done["TranscodeStatus"] == old["TranscodeStatus"]
+    assert done["CreationTime"] == utc(first) and done["CompleteTime"] > old["CompleteTime"]
+    await clock.advance(period - WORK_MAX - 100)  # the next one starts
+    [again], _ = cat.summaries([video.video_id])
+    assert again["TranscodeStatus"] == "Processing" and again["CreationTime"] == utc(first + period)
+
+
+def test_a_long_running_emulator_always_has_work_in_progress() -> None:
+    cat = catalogue(5000)
+    for hour in range(48):
+        cat.advance(3600 if hour else 2 * WORK_MAX)
+        samples = cat.sample_ids(1)
+        assert samples["Processing"] or samples["Partial"], hour
+        assert all(
+            samples[status] for status in ("CompleteAllSucc", "CompleteAllFail", "CompletePartialSucc")
+        )
+
+
+def test_a_video_older_than_a_year_is_returned_again_once_re_transcoded() -> None:
+    cat = catalogue(5000)
+    old = next(
+        v
+        for i in reversed(cat.ids)
+        if (v := cat.video(i)) and v.rerun and v.status(ANCHOR) == OLDER_THAN_A_YEAR
+    )
+    assert old.rerun is not None and cat.summaries([old.video_id]) == ([], [])
+    cat.advance(old.rerun[0] - cat.now())
+    [summary], missing = cat.summaries([old.video_id])
+    assert summary["TranscodeStatus"] == "Processing" and missing == []

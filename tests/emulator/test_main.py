@@ -46,12 +46,31 @@ def test_banner_hides_configured_secrets() -> None:
 
 @pytest.mark.parametrize(
     ("argv", "needle"),
-    [(["--qps", "many"], "--qps"), (["--port", "99999"], "--port"), (["--keys", "x"], "--keys")],
+    [
+        (["--qps", "many"], "--qps"),
+        (["--port", "99999"], "--port"),
+        (["--port", "abc"], "--port"),
+        (["--keys", "x"], "--keys"),
+    ],
 )
 def test_bad_arguments_exit_2(argv: list[str], needle: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and needle in err
+
+
+def test_a_bad_port_variable_is_named(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("VOD_EMULATOR_PORT", "nine")
+    assert run([]) == 2
+    assert capsys.readouterr().err == "error: VOD_EMULATOR_PORT: expected a port 0-65535, got 'nine'\n"
+
+
+def test_help_names_the_command(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        run(["--help"])
+    assert capsys.readouterr().out.startswith("usage: vod-gateway emulator ")
 
 
 def test_runs_standalone() -> None:
