@@ -6,7 +6,9 @@ service has nothing like them:
 - ``GET /_emulator/stats[?window=1.0&detail=1]``: call counts, ``max_calls_in_any_window``, records;
 - ``POST /_emulator/reset``: forget recorded calls and flow-control windows;
 - ``GET /_emulator/clock`` / ``POST /_emulator/clock`` with ``{"advance": seconds}``: emulated time;
-- ``GET /_emulator/catalogue[?per_status=3]``: sample IDs per status and a nonexistent ID.
+- ``GET /_emulator/catalogue[?per_status=3]``: sample IDs per status and a nonexistent ID;
+- ``GET /_emulator/faults`` / ``POST /_emulator/faults`` with ``{"faults": "5xx:0.1,hang:0.02"}``
+  (``"none"`` to stop): the injected faults, switched while running.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from gateway.clock import Clock, MonotonicClock
-from gateway.emulator.config import EmulatorConfig
+from gateway.emulator.config import FAULT_KINDS, EmulatorConfig, parse_faults
 from gateway.emulator.faults import QuietResets
 from gateway.emulator.model import utc
 from gateway.emulator.service import VodService
@@ -93,6 +95,17 @@ def create_emulator_app(
             }
         )
 
+    async def faults(request: Request) -> JSONResponse:
+        injector = _state(request).faults
+        if request.method == "POST":
+            try:
+                rates = parse_faults(str(json.loads(await request.body())["faults"]))
+            except (ValueError, KeyError, TypeError):
+                kinds = ", ".join(FAULT_KINDS)
+                return _bad_request(f'expected {{"faults": "kind:p,..."}} with kinds {kinds}, or "none"')
+            injector.set_rates(rates)
+        return JSONResponse({"faults": injector.rates.describe()})
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         # reset faults abort connections on purpose: keep their tracebacks out of the server log
@@ -111,6 +124,7 @@ def create_emulator_app(
             Route("/_emulator/reset", reset, methods=["POST"]),
             Route("/_emulator/clock", clock_endpoint, methods=["GET", "POST"]),
             Route("/_emulator/catalogue", catalogue, methods=["GET"]),
+            Route("/_emulator/faults", faults, methods=["GET", "POST"]),
         ],
         lifespan=lifespan,
     )

@@ -45,11 +45,21 @@ class QuietResets(logging.Filter):
 
 class FaultInjector:
     def __init__(self, rates: FaultRates, rng: random.Random, clock: Clock, hang_seconds: float) -> None:
-        self._rates = rates.items()
-        self._enabled = rates.total > 0
         self._rng = rng
         self._clock = clock
         self._hang_seconds = hang_seconds
+        self.set_rates(rates)
+
+    @property
+    def rates(self) -> FaultRates:
+        return self._current
+
+    def set_rates(self, rates: FaultRates) -> None:
+        """Switch faults on or off while running (``POST /_emulator/faults``); calls that already
+        picked a fault keep it."""
+        self._current = rates
+        self._rates = rates.items()
+        self._enabled = rates.total > 0
 
     def pick(self) -> str | None:
         """The fault for this call, by its CLI name (``5xx``, ``hang``, ...), or None."""

@@ -70,3 +70,18 @@ async def test_admin_paths_skip_latency_and_faults(make_app: AppFactory) -> None
     async with asgi_client(app) as client:
         assert (await client.get("/_emulator/stats")).status_code == 200
         assert (await client.get("/_emulator/catalogue")).status_code == 200
+
+
+async def test_faults_switch_on_and_off_while_running(client: httpx.AsyncClient, app: Starlette) -> None:
+    assert (await client.get("/_emulator/faults")).json() == {"faults": "none"}
+    on = await client.post("/_emulator/faults", json={"faults": "5xx:1"})
+    assert on.json() == {"faults": "5xx:1"}
+    failed = await v3({"VideoIds": "a"}).send(client)
+    assert failed.status_code in (500, 503)
+    off = await client.post("/_emulator/faults", json={"faults": "none"})
+    assert off.json() == {"faults": "none"}
+    assert (await v3({"VideoIds": "a"}).send(client)).status_code == 200
+    for bad in ({"faults": "boom:1"}, {"faults": "5xx:2"}, {"nothing": 1}):
+        refused = await client.post("/_emulator/faults", json=bad)
+        assert refused.status_code == 400 and "kinds 5xx, hang" in refused.json()["Message"]
+    assert state_of(app).faults.rates == FaultRates()
