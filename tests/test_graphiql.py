@@ -6,6 +6,7 @@ import json
 import re
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -17,6 +18,7 @@ from starlette.routing import Mount, Route
 from gateway.graphiql import (
     CONTENT_SECURITY_POLICY,
     DEFAULT_STATIC_DIR,
+    content_security_policy,
     graphiql_page,
     static_app,
     wants_html,
@@ -76,10 +78,10 @@ class Page(HTMLParser):
         if self._in_script:
             self.script_text[-1] += data
 
-    def config(self) -> dict[str, str]:
+    def config(self) -> dict[str, Any]:
         for attrs, text in zip(self.scripts, self.script_text, strict=True):
             if attrs.get("id") == "graphiql-config":
-                config: dict[str, str] = json.loads(text)
+                config: dict[str, Any] = json.loads(text)
                 return config
         raise AssertionError("no graphiql-config block")
 
@@ -124,28 +126,73 @@ async def test_page_links_only_same_origin_assets_and_has_no_inline_script(built
 async def test_page_headers(built: Path) -> None:
     headers = (await html_get(make_app(built))).headers
 
-    assert headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+    assert headers["content-security-policy"] == CONTENT_SECURITY_POLICY.replace(
+        "connect-src 'self'", "connect-src 'self' ws://gateway.test"
+    )
     assert headers["x-content-type-options"] == "nosniff"
     assert headers["referrer-policy"] == "no-referrer"
     assert headers["cache-control"] == "no-store"
 
 
 def test_csp_allows_only_own_origin() -> None:
-    directives = csp_directives(CONTENT_SECURITY_POLICY)
+    for policy, connect in (
+        (CONTENT_SECURITY_POLICY, ["'self'"]),
+        (content_security_policy(http_scope("gateway.test:8000")), ["'self'", "ws://gateway.test:8000"]),
+    ):
+        directives = csp_directives(policy)
+        assert directives["default-src"] == ["'none'"]
+        assert directives["script-src"] == ["'self'"]
+        assert directives["connect-src"] == connect
+        assert directives["worker-src"] == ["'self'"]
+        assert directives["frame-ancestors"] == ["'none'"]
+        assert directives["base-uri"] == ["'none'"]
+        assert directives["form-action"] == ["'none'"]
+        for name, sources in directives.items():
+            for source in sources:
+                assert source in {"'self'", "'none'", "'unsafe-inline'", "data:", *connect}, (name, source)
+            if "'unsafe-inline'" in sources:
+                assert name == "style-src", "inline code is never allowed, only inline styles"
+        assert not any(host in policy for host in CDN_HOSTS)
 
-    assert directives["default-src"] == ["'none'"]
-    assert directives["script-src"] == ["'self'"]
-    assert directives["connect-src"] == ["'self'"]
-    assert directives["worker-src"] == ["'self'"]
-    assert directives["frame-ancestors"] == ["'none'"]
-    assert directives["base-uri"] == ["'none'"]
-    assert directives["form-action"] == ["'none'"]
-    for name, sources in directives.items():
-        for source in sources:
-            assert source in {"'self'", "'none'", "'unsafe-inline'", "data:"}, (name, source)
-        if "'unsafe-inline'" in sources:
-            assert name == "style-src", "inline code is never allowed, only inline styles"
-    assert not any(host in CONTENT_SECURITY_POLICY for host in CDN_HOSTS)
+
+def http_scope(host: str | None, scheme: str = "http") -> dict[str, Any]:
+    headers = [] if host is None else [(b"host", host.encode("latin-1"))]
+    return {"type": "http", "scheme": scheme, "method": "GET", "path": "/graphql", "headers": headers}
+
+
+@pytest.mark.parametrize(
+    ("host", "scheme", "connect"),
+    [
+        ("127.0.0.1:8000", "http", "'self' ws://127.0.0.1:8000"),
+        ("Gateway.Example.com", "https", "'self' wss://gateway.example.com"),
+        ("vod-gateway:8000", "http", "'self' ws://vod-gateway:8000"),
+        # nothing unchecked reaches the header: these keep 'self' alone
+        (None, "http", "'self'"),
+        ("", "http", "'self'"),
+        ("[::1]:8000", "http", "'self'"),  # CSP host sources can't express IPv6 literals
+        ("evil.test; script-src *", "http", "'self'"),
+        ("a.test ws://evil.test", "http", "'self'"),
+        ("a.test\r\nx: y", "http", "'self'"),
+        ("*.test", "http", "'self'"),
+        ("a.test:80:81", "http", "'self'"),
+    ],
+)
+def test_connect_src_names_the_pages_own_websocket_origin(
+    host: str | None, scheme: str, connect: str
+) -> None:
+    directives = csp_directives(content_security_policy(http_scope(host, scheme)))
+
+    assert " ".join(directives["connect-src"]) == connect
+    assert len(directives) == len(csp_directives(CONTENT_SECURITY_POLICY))
+
+
+async def test_page_csp_follows_the_host_it_was_asked_on(built: Path) -> None:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=make_app(built)), base_url="https://vod.example.com"
+    ) as client:
+        response = await client.get("/graphql", headers={"accept": BROWSER_ACCEPT})
+
+    assert "connect-src 'self' wss://vod.example.com;" in response.headers["content-security-policy"]
 
 
 @pytest.mark.parametrize(
@@ -183,7 +230,7 @@ async def test_missing_assets_page_says_how_to_build(tmp_path: Path) -> None:
 
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
-    assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+    assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY  # it connects nowhere
     assert response.headers["cache-control"] == "no-store"
     assert "make graphiql" in response.text
     assert "graphiql/build.sh" in response.text
