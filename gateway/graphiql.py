@@ -8,12 +8,14 @@ that lets the browser load code, styles, fonts and workers from this origin only
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import os
 import re
 from pathlib import Path
 
+from graphql import GraphQLError, OperationDefinitionNode, parse
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -25,6 +27,7 @@ __all__ = [
     "CONTENT_SECURITY_POLICY",
     "DEFAULT_STATIC_DIR",
     "content_security_policy",
+    "example_tabs",
     "graphiql_page",
     "static_app",
     "wants_html",
@@ -101,16 +104,20 @@ def graphiql_page(
 ) -> HTMLResponse:
     """The GraphiQL page, or a page saying how to build the assets when they are missing.
 
-    The Content-Security-Policy is completed with the page's own WebSocket origin when the
-    response is sent.
+    A `default_query` of several operations (no fragments) opens as one tab per operation, each
+    with the comments above it (see `example_tabs`). The Content-Security-Policy is completed
+    with the page's own WebSocket origin when the response is sent.
     """
     if not assets_built(static_dir):
         return HTMLResponse(_MISSING_ASSETS_HTML, headers=_PAGE_HEADERS)
+    tabs = example_tabs(default_query)
     config: dict[str, object] = {
-        "defaultQuery": default_query,
+        "defaultQuery": tabs[0],
         "graphqlPath": graphql_path,
         "staticPath": static_path.rstrip("/"),
     }
+    if len(tabs) > 1:
+        config["defaultTabs"] = list(tabs)
     return _PageResponse(_page_html(config, static_path.rstrip("/")), headers=_PAGE_HEADERS)
 
 
@@ -120,6 +127,29 @@ class _PageResponse(HTMLResponse):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         self.headers["Content-Security-Policy"] = content_security_policy(scope)
         await super().__call__(scope, receive, send)
+
+
+@functools.lru_cache(maxsize=8)
+def example_tabs(document: str) -> tuple[str, ...]:
+    """`document` split into one text per operation (comments go with the operation below them).
+
+    Anything else stays whole: a single operation, fragments (they may be shared), or a text
+    that doesn't parse.
+    """
+    try:
+        definitions = parse(document).definitions
+    except GraphQLError:
+        return (document,)
+    if len(definitions) < 2 or not all(isinstance(d, OperationDefinitionNode) for d in definitions):
+        return (document,)
+    tabs: list[str] = []
+    start = 0
+    for index, definition in enumerate(definitions):
+        last = index == len(definitions) - 1
+        end = len(document) if last or definition.loc is None else definition.loc.end
+        tabs.append(document[start:end].strip() + "\n")
+        start = end
+    return tuple(tabs)
 
 
 def assets_built(static_dir: Path = DEFAULT_STATIC_DIR) -> bool:

@@ -19,6 +19,7 @@ from gateway.graphiql import (
     CONTENT_SECURITY_POLICY,
     DEFAULT_STATIC_DIR,
     content_security_policy,
+    example_tabs,
     graphiql_page,
     static_app,
     wants_html,
@@ -212,6 +213,49 @@ async def test_default_query_cannot_break_out_of_the_data_block(built: Path, que
     assert len(page.scripts) == 2
     assert response.text.lower().count("</script") == 2
     assert "<img" not in response.text and "<!--" not in response.text
+
+
+TWO_OPERATIONS = """# Summaries of two videos.
+query Summaries {
+  transcodeSummaries(videoIds: ["a", "b"]) { videoId }
+}
+
+# Live progress.
+# (two comment lines)
+subscription Progress { transcodeSummaryUpdates(videoIds: ["a"]) { progress } }
+# a trailing comment stays with the last one
+"""
+
+
+def test_example_tabs_split_operations_with_their_comments() -> None:
+    assert example_tabs(TWO_OPERATIONS) == (
+        '# Summaries of two videos.\nquery Summaries {\n  transcodeSummaries(videoIds: ["a", "b"]) { videoId }\n}\n',
+        "# Live progress.\n# (two comment lines)\n"
+        'subscription Progress { transcodeSummaryUpdates(videoIds: ["a"]) { progress } }\n'
+        "# a trailing comment stays with the last one\n",
+    )
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        QUERY,
+        "query A { a } query B { ...F } fragment F on Query { b }",  # fragments may be shared
+        "query A { a } query B {",  # doesn't parse
+        "",
+        "# only a comment",
+    ],
+)
+def test_example_tabs_keep_anything_else_whole(document: str) -> None:
+    assert example_tabs(document) == (document,)
+
+
+async def test_several_operations_open_as_tabs(built: Path) -> None:
+    page = Page((await html_get(make_app(built, default_query=TWO_OPERATIONS))).text)
+
+    config = page.config()
+    assert config["defaultTabs"] == list(example_tabs(TWO_OPERATIONS))
+    assert config["defaultQuery"] == config["defaultTabs"][0]
 
 
 async def test_custom_paths_reach_the_page_escaped(built: Path) -> None:
