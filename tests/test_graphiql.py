@@ -8,6 +8,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+import graphql
 import httpx
 import pytest
 from starlette.applications import Starlette
@@ -15,6 +16,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount, Route
 
+from gateway.app import DEFAULT_QUERY
+from gateway.embedded import start_embedded_emulator
 from gateway.graphiql import (
     CONTENT_SECURITY_POLICY,
     DEFAULT_STATIC_DIR,
@@ -24,6 +27,8 @@ from gateway.graphiql import (
     static_app,
     wants_html,
 )
+from gateway.schema.build import build_schema
+from gateway.settings import load_settings
 
 QUERY = '{ transcodeSummary(videoId: "v1") { videoId transcodeStatus } }'
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
@@ -256,6 +261,47 @@ async def test_several_operations_open_as_tabs(built: Path) -> None:
     config = page.config()
     assert config["defaultTabs"] == list(example_tabs(TWO_OPERATIONS))
     assert config["defaultQuery"] == config["defaultTabs"][0]
+
+
+def assert_examples_run(document: str) -> list[graphql.OperationDefinitionNode]:
+    """Each tab is one operation that validates against the gateway's schema."""
+    schema = build_schema(load_settings({}))._schema  # the graphql-core schema
+    operations = []
+    for tab in example_tabs(document):
+        ast = graphql.parse(tab)
+        assert graphql.validate(schema, ast) == [], tab
+        (operation,) = ast.definitions
+        assert isinstance(operation, graphql.OperationDefinitionNode)
+        operations.append(operation)
+    return operations
+
+
+def test_default_examples_are_a_query_and_a_subscription() -> None:
+    operations = assert_examples_run(DEFAULT_QUERY)
+
+    assert [(o.operation.value, o.name and o.name.value) for o in operations] == [
+        ("query", "Summaries"),
+        ("subscription", "Progress"),
+    ]
+
+
+async def test_emulator_examples_name_real_ids_and_videos_still_transcoding() -> None:
+    emulator = await start_embedded_emulator()
+    try:
+        document = emulator.default_query
+        live = emulator.live_ids()
+        statuses = {emulator.catalogue.status(i) for i in live}
+        ids, missing = emulator.demo_ids()
+    finally:
+        await emulator.stop()
+
+    summaries, progress = assert_examples_run(document)
+    assert summaries.operation.value == "query" and progress.operation.value == "subscription"
+    summaries_text, progress_text = example_tabs(document)
+    assert all(f'"{i}"' in summaries_text for i in [*ids, missing])
+    assert live and all(f'"{i}"' in progress_text for i in live)
+    assert statuses == {"Processing"}
+    assert f"{emulator.url}/_emulator/clock" in progress_text
 
 
 async def test_custom_paths_reach_the_page_escaped(built: Path) -> None:
