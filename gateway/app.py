@@ -43,6 +43,17 @@ query Summaries {
     jobs { definition format transcodeJobStatus transcodeProgress fileSize }
   }
 }
+
+# Live progress over a WebSocket: each video's summary at once, then again on every change;
+# completes when all have finished. With API keys on, put {"Authorization": "Bearer <key>"}
+# in this tab's Headers (sent in connection_init).
+subscription Progress {
+  transcodeSummaryUpdates(videoIds: ["a1b2c3d4e5f6"]) {
+    videoId
+    transcodeStatus
+    progress
+  }
+}
 """
 
 

@@ -46,6 +46,7 @@ class EmbeddedEmulator:
     def default_query(self) -> str:
         ids, missing = self.demo_ids()
         quoted = ", ".join(f'"{i}"' for i in [*ids, missing])
+        live = ", ".join(f'"{i}"' for i in self.live_ids())
         return (
             "# Served by the embedded VOD emulator: a finished video, one transcoding at start-up\n"
             "# (run again to watch it progress; it is done within 5 minutes), a failed one, and one\n"
@@ -54,8 +55,21 @@ class EmbeddedEmulator:
             f"  transcodeSummaries(videoIds: [{quoted}]) {{\n"
             "    videoId\n    transcodeStatus\n    progress\n"
             "    jobs { definition format transcodeJobStatus transcodeProgress fileSize encryptType }\n"
+            "  }\n}\n\n"
+            "# Live progress of the videos still transcoding, over a WebSocket: each one at once, then\n"
+            "# again on every change; completes when all have finished. Emulated jobs end within minutes\n"
+            f'# of start; POST {{"advance": 60}} to {self.url}/_emulator/clock hurries them.\n'
+            "subscription Progress {\n"
+            f"  transcodeSummaryUpdates(videoIds: [{live}]) {{\n"
+            "    videoId\n    transcodeStatus\n    progress\n"
             "  }\n}\n"
         )
+
+    def live_ids(self, count: int = 2) -> list[str]:
+        """Processing videos that finish last (a subscription to them streams longest)."""
+        videos = [self.catalogue.video(i) for i in self.catalogue.sample_ids(100)[PROCESSING]]
+        ends = {v.video_id: max(job.end for job in v.jobs) for v in videos if v is not None}
+        return sorted(ends, key=ends.__getitem__, reverse=True)[:count] or self.demo_ids()[0][:1]
 
     def banner(self, host: str, port: int) -> str:
         ids, missing = self.demo_ids()

@@ -8,20 +8,26 @@ that lets the browser load code, styles, fonts and workers from this origin only
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import os
+import re
 from pathlib import Path
 
+from graphql import GraphQLError, OperationDefinitionNode, parse
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.staticfiles import StaticFiles
-from starlette.types import ASGIApp, Scope
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 __all__ = [
     "BUILD_COMMAND",
     "CONTENT_SECURITY_POLICY",
     "DEFAULT_STATIC_DIR",
+    "content_security_policy",
+    "example_tabs",
     "graphiql_page",
     "static_app",
     "wants_html",
@@ -36,24 +42,43 @@ BUILD_SCRIPT = "graphiql/build.sh"
 ENTRY_SCRIPT = "graphiql.js"
 ENTRY_STYLESHEET = "graphiql.css"
 
-# Own origin only. 'self' also covers ws:/wss: to the same host (CSP Level 3), which the
-# subscription transport uses. Styles need 'unsafe-inline': Monaco writes its theme and
-# layout rules into <style> elements it creates at run time, with no nonce support.
-CONTENT_SECURITY_POLICY = "; ".join(
-    (
-        "default-src 'none'",
-        "script-src 'self'",
-        "style-src 'self' 'unsafe-inline'",
-        "img-src 'self' data:",
-        "font-src 'self' data:",
-        "connect-src 'self'",
-        "worker-src 'self'",
-        "manifest-src 'self'",
-        "frame-ancestors 'none'",
-        "base-uri 'none'",
-        "form-action 'none'",
-    )
+# Own origin only. Styles need 'unsafe-inline': Monaco writes its theme and layout rules into
+# <style> elements it creates at run time, with no nonce support. connect-src names the page's
+# own WebSocket origin (ws://host or wss://host, from the request) besides 'self': CSP Level 3
+# lets 'self' match same-host ws:/wss: too, but not every browser in use does.
+_DIRECTIVES = (
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data:",
+    "font-src 'self' data:",
+    "connect-src 'self'",
+    "worker-src 'self'",
+    "manifest-src 'self'",
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+    "form-action 'none'",
 )
+CONTENT_SECURITY_POLICY = "; ".join(_DIRECTIVES)
+
+# A Host header that is safe to put in a CSP source: a DNS name or IPv4, optional port (CSP host
+# sources have no syntax for IPv6 literals: those pages keep 'self' alone).
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOST = re.compile(rf"{_LABEL}(?:\.{_LABEL})*(?::[0-9]{{1,5}})?")
+
+
+def content_security_policy(scope: Scope | None = None) -> str:
+    """The page's policy; with the request's scope, connect-src also allows its own WebSocket origin.
+
+    A missing or malformed Host header leaves connect-src at 'self' (nothing is echoed unchecked).
+    """
+    host = Headers(scope=scope).get("host", "") if scope is not None else ""
+    if not _HOST.fullmatch(host):
+        return CONTENT_SECURITY_POLICY
+    scheme = "wss" if scope is not None and scope.get("scheme") in ("https", "wss") else "ws"
+    own = f"connect-src 'self' {scheme}://{host.lower()}"
+    return "; ".join(own if d.startswith("connect-src ") else d for d in _DIRECTIVES)
+
 
 _PAGE_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
@@ -77,15 +102,54 @@ def graphiql_page(
     static_path: str = "/graphql/static",
     static_dir: Path = DEFAULT_STATIC_DIR,
 ) -> HTMLResponse:
-    """The GraphiQL page, or a page saying how to build the assets when they are missing."""
+    """The GraphiQL page, or a page saying how to build the assets when they are missing.
+
+    A `default_query` of several operations (no fragments) opens as one tab per operation, each
+    with the comments above it (see `example_tabs`). The Content-Security-Policy is completed
+    with the page's own WebSocket origin when the response is sent.
+    """
     if not assets_built(static_dir):
         return HTMLResponse(_MISSING_ASSETS_HTML, headers=_PAGE_HEADERS)
-    config = {
-        "defaultQuery": default_query,
+    tabs = example_tabs(default_query)
+    config: dict[str, object] = {
+        "defaultQuery": tabs[0],
         "graphqlPath": graphql_path,
         "staticPath": static_path.rstrip("/"),
     }
-    return HTMLResponse(_page_html(config), headers=_PAGE_HEADERS)
+    if len(tabs) > 1:
+        config["defaultTabs"] = list(tabs)
+    return _PageResponse(_page_html(config, static_path.rstrip("/")), headers=_PAGE_HEADERS)
+
+
+class _PageResponse(HTMLResponse):
+    """The explorer page: its CSP names the WebSocket origin the request came to."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.headers["Content-Security-Policy"] = content_security_policy(scope)
+        await super().__call__(scope, receive, send)
+
+
+@functools.lru_cache(maxsize=8)
+def example_tabs(document: str) -> tuple[str, ...]:
+    """`document` split into one text per operation (comments go with the operation below them).
+
+    Anything else stays whole: a single operation, fragments (they may be shared), or a text
+    that doesn't parse.
+    """
+    try:
+        definitions = parse(document).definitions
+    except GraphQLError:
+        return (document,)
+    if len(definitions) < 2 or not all(isinstance(d, OperationDefinitionNode) for d in definitions):
+        return (document,)
+    tabs: list[str] = []
+    start = 0
+    for index, definition in enumerate(definitions):
+        last = index == len(definitions) - 1
+        end = len(document) if last or definition.loc is None else definition.loc.end
+        tabs.append(document[start:end].strip() + "\n")
+        start = end
+    return tuple(tabs)
 
 
 def assets_built(static_dir: Path = DEFAULT_STATIC_DIR) -> bool:
@@ -170,8 +234,8 @@ class _StaticAssets(StaticFiles):
         return response
 
 
-def _page_html(config: dict[str, str]) -> str:
-    static = html.escape(config["staticPath"])
+def _page_html(config: dict[str, object], static_path: str) -> str:
+    static = html.escape(static_path)
     data = json.dumps(config, ensure_ascii=False).translate(_JSON_IN_HTML)
     return f"""<!doctype html>
 <html lang="en">

@@ -6,7 +6,9 @@ import json
 import re
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
+import graphql
 import httpx
 import pytest
 from starlette.applications import Starlette
@@ -14,13 +16,19 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount, Route
 
+from gateway.app import DEFAULT_QUERY
+from gateway.embedded import start_embedded_emulator
 from gateway.graphiql import (
     CONTENT_SECURITY_POLICY,
     DEFAULT_STATIC_DIR,
+    content_security_policy,
+    example_tabs,
     graphiql_page,
     static_app,
     wants_html,
 )
+from gateway.schema.build import build_schema
+from gateway.settings import load_settings
 
 QUERY = '{ transcodeSummary(videoId: "v1") { videoId transcodeStatus } }'
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
@@ -76,10 +84,10 @@ class Page(HTMLParser):
         if self._in_script:
             self.script_text[-1] += data
 
-    def config(self) -> dict[str, str]:
+    def config(self) -> dict[str, Any]:
         for attrs, text in zip(self.scripts, self.script_text, strict=True):
             if attrs.get("id") == "graphiql-config":
-                config: dict[str, str] = json.loads(text)
+                config: dict[str, Any] = json.loads(text)
                 return config
         raise AssertionError("no graphiql-config block")
 
@@ -124,28 +132,73 @@ async def test_page_links_only_same_origin_assets_and_has_no_inline_script(built
 async def test_page_headers(built: Path) -> None:
     headers = (await html_get(make_app(built))).headers
 
-    assert headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+    assert headers["content-security-policy"] == CONTENT_SECURITY_POLICY.replace(
+        "connect-src 'self'", "connect-src 'self' ws://gateway.test"
+    )
     assert headers["x-content-type-options"] == "nosniff"
     assert headers["referrer-policy"] == "no-referrer"
     assert headers["cache-control"] == "no-store"
 
 
 def test_csp_allows_only_own_origin() -> None:
-    directives = csp_directives(CONTENT_SECURITY_POLICY)
+    for policy, connect in (
+        (CONTENT_SECURITY_POLICY, ["'self'"]),
+        (content_security_policy(http_scope("gateway.test:8000")), ["'self'", "ws://gateway.test:8000"]),
+    ):
+        directives = csp_directives(policy)
+        assert directives["default-src"] == ["'none'"]
+        assert directives["script-src"] == ["'self'"]
+        assert directives["connect-src"] == connect
+        assert directives["worker-src"] == ["'self'"]
+        assert directives["frame-ancestors"] == ["'none'"]
+        assert directives["base-uri"] == ["'none'"]
+        assert directives["form-action"] == ["'none'"]
+        for name, sources in directives.items():
+            for source in sources:
+                assert source in {"'self'", "'none'", "'unsafe-inline'", "data:", *connect}, (name, source)
+            if "'unsafe-inline'" in sources:
+                assert name == "style-src", "inline code is never allowed, only inline styles"
+        assert not any(host in policy for host in CDN_HOSTS)
 
-    assert directives["default-src"] == ["'none'"]
-    assert directives["script-src"] == ["'self'"]
-    assert directives["connect-src"] == ["'self'"]
-    assert directives["worker-src"] == ["'self'"]
-    assert directives["frame-ancestors"] == ["'none'"]
-    assert directives["base-uri"] == ["'none'"]
-    assert directives["form-action"] == ["'none'"]
-    for name, sources in directives.items():
-        for source in sources:
-            assert source in {"'self'", "'none'", "'unsafe-inline'", "data:"}, (name, source)
-        if "'unsafe-inline'" in sources:
-            assert name == "style-src", "inline code is never allowed, only inline styles"
-    assert not any(host in CONTENT_SECURITY_POLICY for host in CDN_HOSTS)
+
+def http_scope(host: str | None, scheme: str = "http") -> dict[str, Any]:
+    headers = [] if host is None else [(b"host", host.encode("latin-1"))]
+    return {"type": "http", "scheme": scheme, "method": "GET", "path": "/graphql", "headers": headers}
+
+
+@pytest.mark.parametrize(
+    ("host", "scheme", "connect"),
+    [
+        ("127.0.0.1:8000", "http", "'self' ws://127.0.0.1:8000"),
+        ("Gateway.Example.com", "https", "'self' wss://gateway.example.com"),
+        ("vod-gateway:8000", "http", "'self' ws://vod-gateway:8000"),
+        # nothing unchecked reaches the header: these keep 'self' alone
+        (None, "http", "'self'"),
+        ("", "http", "'self'"),
+        ("[::1]:8000", "http", "'self'"),  # CSP host sources can't express IPv6 literals
+        ("evil.test; script-src *", "http", "'self'"),
+        ("a.test ws://evil.test", "http", "'self'"),
+        ("a.test\r\nx: y", "http", "'self'"),
+        ("*.test", "http", "'self'"),
+        ("a.test:80:81", "http", "'self'"),
+    ],
+)
+def test_connect_src_names_the_pages_own_websocket_origin(
+    host: str | None, scheme: str, connect: str
+) -> None:
+    directives = csp_directives(content_security_policy(http_scope(host, scheme)))
+
+    assert " ".join(directives["connect-src"]) == connect
+    assert len(directives) == len(csp_directives(CONTENT_SECURITY_POLICY))
+
+
+async def test_page_csp_follows_the_host_it_was_asked_on(built: Path) -> None:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=make_app(built)), base_url="https://vod.example.com"
+    ) as client:
+        response = await client.get("/graphql", headers={"accept": BROWSER_ACCEPT})
+
+    assert "connect-src 'self' wss://vod.example.com;" in response.headers["content-security-policy"]
 
 
 @pytest.mark.parametrize(
@@ -167,6 +220,90 @@ async def test_default_query_cannot_break_out_of_the_data_block(built: Path, que
     assert "<img" not in response.text and "<!--" not in response.text
 
 
+TWO_OPERATIONS = """# Summaries of two videos.
+query Summaries {
+  transcodeSummaries(videoIds: ["a", "b"]) { videoId }
+}
+
+# Live progress.
+# (two comment lines)
+subscription Progress { transcodeSummaryUpdates(videoIds: ["a"]) { progress } }
+# a trailing comment stays with the last one
+"""
+
+
+def test_example_tabs_split_operations_with_their_comments() -> None:
+    assert example_tabs(TWO_OPERATIONS) == (
+        '# Summaries of two videos.\nquery Summaries {\n  transcodeSummaries(videoIds: ["a", "b"]) { videoId }\n}\n',
+        "# Live progress.\n# (two comment lines)\n"
+        'subscription Progress { transcodeSummaryUpdates(videoIds: ["a"]) { progress } }\n'
+        "# a trailing comment stays with the last one\n",
+    )
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        QUERY,
+        "query A { a } query B { ...F } fragment F on Query { b }",  # fragments may be shared
+        "query A { a } query B {",  # doesn't parse
+        "",
+        "# only a comment",
+    ],
+)
+def test_example_tabs_keep_anything_else_whole(document: str) -> None:
+    assert example_tabs(document) == (document,)
+
+
+async def test_several_operations_open_as_tabs(built: Path) -> None:
+    page = Page((await html_get(make_app(built, default_query=TWO_OPERATIONS))).text)
+
+    config = page.config()
+    assert config["defaultTabs"] == list(example_tabs(TWO_OPERATIONS))
+    assert config["defaultQuery"] == config["defaultTabs"][0]
+
+
+def assert_examples_run(document: str) -> list[graphql.OperationDefinitionNode]:
+    """Each tab is one operation that validates against the gateway's schema."""
+    schema = build_schema(load_settings({}))._schema  # the graphql-core schema
+    operations = []
+    for tab in example_tabs(document):
+        ast = graphql.parse(tab)
+        assert graphql.validate(schema, ast) == [], tab
+        (operation,) = ast.definitions
+        assert isinstance(operation, graphql.OperationDefinitionNode)
+        operations.append(operation)
+    return operations
+
+
+def test_default_examples_are_a_query_and_a_subscription() -> None:
+    operations = assert_examples_run(DEFAULT_QUERY)
+
+    assert [(o.operation.value, o.name and o.name.value) for o in operations] == [
+        ("query", "Summaries"),
+        ("subscription", "Progress"),
+    ]
+
+
+async def test_emulator_examples_name_real_ids_and_videos_still_transcoding() -> None:
+    emulator = await start_embedded_emulator()
+    try:
+        document = emulator.default_query
+        live = emulator.live_ids()
+        statuses = {emulator.catalogue.status(i) for i in live}
+        ids, missing = emulator.demo_ids()
+    finally:
+        await emulator.stop()
+
+    summaries, progress = assert_examples_run(document)
+    assert summaries.operation.value == "query" and progress.operation.value == "subscription"
+    summaries_text, progress_text = example_tabs(document)
+    assert all(f'"{i}"' in summaries_text for i in [*ids, missing])
+    assert live and all(f'"{i}"' in progress_text for i in live)
+    assert statuses == {"Processing"}
+    assert f"{emulator.url}/_emulator/clock" in progress_text
+
+
 async def test_custom_paths_reach_the_page_escaped(built: Path) -> None:
     app = make_app(built, graphql_path="/api/graphql", static_path='/s/"x"/')
     response = await html_get(app)
@@ -183,7 +320,7 @@ async def test_missing_assets_page_says_how_to_build(tmp_path: Path) -> None:
 
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
-    assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+    assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY  # it connects nowhere
     assert response.headers["cache-control"] == "no-store"
     assert "make graphiql" in response.text
     assert "graphiql/build.sh" in response.text

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import secrets
 import shutil
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +24,8 @@ HERE = Path(__file__).resolve().parent
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 PLAYWRIGHT = HERE / "node_modules" / "playwright-core"
 SETUP_HINT = "apt-get install -y chromium && (cd tests/browser && npm ci)"
-SCREENSHOT = REPO / "test-artifacts" / "graphiql.png"
+SCREENSHOT = REPO / "test-artifacts" / "graphiql.png"  # and graphiql-subscription.png
+API_KEY_SCREENSHOT = REPO / "test-artifacts" / "graphiql-api-key.png"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -56,31 +60,59 @@ def graphiql_assets() -> None:
         pytest.fail(f"graphiql/build.sh failed:\n{build.stdout}\n{build.stderr}")
 
 
-@pytest.fixture(scope="session")
-def gateway_url(graphiql_assets: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Base URL of a gateway serving the explorer.
+@dataclass(frozen=True)
+class E2EGateway:
+    url: str
+    emulator_url: str | None = None  # its clock can be advanced (POST /_emulator/clock)
+    api_key: str | None = None
 
-    GRAPHIQL_E2E_URL points at one already running; otherwise the real gateway is started
-    against its emulator on a free loopback port (skipped until gateway/app.py and cli.py exist).
+
+@pytest.fixture(scope="session")
+def gateway(graphiql_assets: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[E2EGateway]:
+    """A gateway serving the explorer on its embedded emulator.
+
+    GRAPHIQL_E2E_URL points at one already running (and GRAPHIQL_E2E_EMULATOR_URL at its
+    emulator, if known); otherwise the real gateway is started on free loopback ports.
     """
     if url := os.environ.get("GRAPHIQL_E2E_URL"):
-        yield url.rstrip("/")
+        yield E2EGateway(url.rstrip("/"), os.environ.get("GRAPHIQL_E2E_EMULATOR_URL") or None)
         return
+    with _running_gateway(tmp_path_factory) as started:
+        yield started
+
+
+@pytest.fixture(scope="session")
+def gateway_with_api_key(
+    graphiql_assets: None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[E2EGateway]:
+    """A gateway started with GATEWAY_API_KEYS: the page loads, GraphQL needs the key."""
+    with _running_gateway(tmp_path_factory, api_key=f"e2e-{secrets.token_hex(8)}") as started:
+        yield started
+
+
+@contextlib.contextmanager
+def _running_gateway(
+    tmp_path_factory: pytest.TempPathFactory, api_key: str | None = None
+) -> Iterator[E2EGateway]:
     if not (REPO / "gateway" / "app.py").is_file() or not (REPO / "gateway" / "cli.py").is_file():
         pytest.skip("gateway/app.py and gateway/cli.py are not there yet: no gateway to test")
     executable = Path(sys.executable).parent / "vod-gateway"
     if not executable.is_file():
         pytest.skip(f"{executable} is not installed (pip install -e .)")
 
-    port = _free_port()
+    port, emulator_port = _free_port(), _free_port()
     url = f"http://127.0.0.1:{port}"
     log_path = tmp_path_factory.mktemp("gateway") / "gateway.log"
     command = [str(executable), "serve", "--emulator", "--host", "127.0.0.1", "--port", str(port)]
+    command += ["--emulator-port", str(emulator_port)]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_API_KEYS")}
+    if api_key:
+        env["GATEWAY_API_KEYS"] = api_key
     with log_path.open("wb") as log:
-        process = subprocess.Popen(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env=env)
     try:
         _wait_healthy(url, process, log_path)
-        yield url
+        yield E2EGateway(url, f"http://127.0.0.1:{emulator_port}", api_key)
     finally:
         process.terminate()
         try:
@@ -91,11 +123,32 @@ def gateway_url(graphiql_assets: None, tmp_path_factory: pytest.TempPathFactory)
 
 
 @pytest.fixture(scope="session")
-def graphiql_report(browser_tools: Path, gateway_url: str) -> dict[str, Any]:
-    """Runs graphiql.e2e.mjs against the gateway; its JSON report (see the script's header)."""
-    command = [str(browser_tools), str(HERE / "graphiql.e2e.mjs"), "--url", gateway_url]
+def graphiql_report(browser_tools: Path, gateway: E2EGateway) -> dict[str, Any]:
+    """graphiql.e2e.mjs against the gateway: its JSON report (see the script's header)."""
+    return _run_e2e(browser_tools, gateway, SCREENSHOT)
+
+
+@pytest.fixture(scope="session")
+def graphiql_api_key_report(browser_tools: Path, gateway_with_api_key: E2EGateway) -> dict[str, Any]:
+    """The same, on a gateway that requires an API key (typed into the headers editor)."""
+    return _run_e2e(browser_tools, gateway_with_api_key, API_KEY_SCREENSHOT)
+
+
+def _run_e2e(node: Path, gateway: E2EGateway, screenshot: Path) -> dict[str, Any]:
+    command = [
+        str(node),
+        str(HERE / "graphiql.e2e.mjs"),
+        "--url",
+        gateway.url,
+        "--screenshot",
+        str(screenshot),
+    ]
+    if gateway.emulator_url:
+        command += ["--emulator-url", gateway.emulator_url]
+    if gateway.api_key:
+        command += ["--api-key", gateway.api_key]
     completed = subprocess.run(
-        [*command, "--screenshot", str(SCREENSHOT)],
+        command,
         cwd=REPO,
         capture_output=True,
         text=True,
