@@ -16,10 +16,11 @@ from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
+from starlette.websockets import WebSocket, WebSocketDisconnect
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.http.types import QueryParams
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
@@ -119,7 +120,19 @@ class _LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
         await super().handle_start(message)
 
 
+class _TextFramesAdapter(ASGIWebSocketAdapter):
+    """Both protocols' messages are JSON text: send text frames (a browser hands a binary frame
+    to graphql-ws as a Blob, which it cannot parse; encode_json's orjson bytes would go binary)."""
+
+    async def send_json(self, message: Any) -> None:
+        try:
+            await self.ws.send_text(orjson.dumps(message).decode())
+        except WebSocketDisconnect as exc:
+            raise WebSocketDisconnected from exc
+
+
 class GatewayGraphQL(GraphQL[Context, None]):
+    websocket_adapter_class = _TextFramesAdapter
     graphql_transport_ws_handler_class = _TransportWSHandler
     graphql_ws_handler_class = _LegacyWSHandler
 

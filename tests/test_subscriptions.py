@@ -73,7 +73,10 @@ class GqlWs:
         await self.ws.send(json.dumps(message))
 
     async def recv(self) -> dict[str, Any]:
-        message: dict[str, Any] = json.loads(await self.ws.recv())
+        raw = await self.ws.recv()
+        # browsers hand binary frames to graphql-ws as Blobs, which it can't parse: text only
+        assert isinstance(raw, str), f"a binary WebSocket frame: {raw!r}"
+        message: dict[str, Any] = json.loads(raw)
         if self.protocol == LEGACY and message["type"] == "data":
             message["type"] = "next"
         return message

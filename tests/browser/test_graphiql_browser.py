@@ -13,14 +13,6 @@ import pytest
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
 
-# Strawberry sends a bytes encode_json() as binary WebSocket frames; a browser hands those to
-# graphql-ws as Blobs ("Message is missing the 'type' property"), so no browser client can
-# subscribe. The fix (text frames) belongs in gateway/graphql_view.py; remove this with it.
-BINARY_FRAMES = pytest.mark.xfail(
-    strict=True,
-    reason="gateway/graphql_view.py sends graphql-transport-ws messages as binary frames",
-)
-
 
 def test_explorer_loads_nothing_from_other_origins(graphiql_report: dict[str, Any]) -> None:
     assert graphiql_report["foreignRequests"] == []
@@ -59,7 +51,6 @@ def test_subscription_opens_a_websocket_to_the_gateway_itself(graphiql_report: d
     assert graphiql_report["foreignRequests"] == [] and graphiql_report["cspViolations"] == []
 
 
-@BINARY_FRAMES
 def test_subscription_runs_in_the_explorer_until_it_completes(graphiql_report: dict[str, Any]) -> None:
     sub = graphiql_report["subscription"]
     assert sub["ok"], "\n".join(sub["failures"])
@@ -96,7 +87,6 @@ def test_with_api_keys_a_subscription_is_refused_at_once_then_sends_the_key_in_c
     assert sub["connectionInit"]["Authorization"].startswith("Bearer e2e-")
 
 
-@BINARY_FRAMES
 def test_with_api_keys_a_subscription_streams_until_stopped(
     graphiql_api_key_report: dict[str, Any],
 ) -> None:
