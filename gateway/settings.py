@@ -7,10 +7,12 @@ A missing or malformed value fails start-up with one line that names the variabl
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 from gateway.vod.auth import SignatureVersion
 from gateway.vod.credentials import Credentials, Secret
@@ -70,7 +72,15 @@ def _get(env: Mapping[str, str], name: str, cast: Callable[[str], T], default: T
     try:
         return cast(raw.strip())
     except ValueError:
-        raise SettingsError(f"{name}={raw!r} is not valid: expected {what}") from None
+        raise SettingsError(f"{name}={_shown(raw)!r} is not valid: expected {what}") from None
+
+
+_USERINFO = re.compile(r"(?<=://)[^/@\s]*@")
+
+
+def _shown(raw: str) -> str:
+    """A value as an error message may show it: a URL's user name and password are blanked."""
+    return _USERINFO.sub("***@", raw)
 
 
 def _positive_int(raw: str) -> int:
@@ -113,7 +123,15 @@ def _signature(raw: str) -> SignatureVersion:
 
 
 def _url(raw: str) -> str:
-    if not raw.startswith(("http://", "https://")) or len(raw) < 10:
+    """An http(s) URL of a host (and port), without credentials, query or fragment."""
+    try:
+        parts = urlsplit(raw)
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError:
+        raise ValueError from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError
+    if parts.username is not None or parts.password is not None or parts.query or parts.fragment:
         raise ValueError
     return raw.rstrip("/")
 
@@ -150,7 +168,13 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read every setting from ``env`` (the process environment by default)."""
     env = os.environ if env is None else env
     region = _get(env, "VOD_REGION", str, "cn-shanghai", "a region ID such as cn-shanghai")
-    endpoint = _get(env, "VOD_ENDPOINT", _url, endpoint_for_region(region), "an http(s) URL")
+    endpoint = _get(
+        env,
+        "VOD_ENDPOINT",
+        _url,
+        endpoint_for_region(region),
+        "an http(s) URL such as https://vod.cn-shanghai.aliyuncs.com (no user, query or fragment)",
+    )
     redis_url = env.get("GATEWAY_REDIS_URL", "").strip()
     return Settings(
         credentials=read_credentials(env),
