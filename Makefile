@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-fast lint schema graphiql browser-deps federation-deps bench fuzz clean
+.PHONY: run test test-fast lint schema graphiql browser-deps federation-deps bench soak fuzz clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -53,6 +53,15 @@ federation-deps:
 ## bench: throughput at the account limit and the gateway's own CPU cost (prints a table)
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+## fuzz: a longer generated-operation run (FUZZ_EXAMPLES=20000 by default; the suite runs 2,000)
+FUZZ_EXAMPLES ?= 20000
+fuzz: $(STAMP)
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -q -s -m fuzz -o timeout=0 tests/test_fuzz.py
+
+## soak: a long run against a faulty upstream: memory, open connections, typed errors, recovery
+soak: $(STAMP)
+	$(BIN)/python -m bench.soak $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) graphiql/node_modules tests/browser/node_modules tests/federation/node_modules gateway/static/graphiql

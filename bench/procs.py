@@ -58,11 +58,13 @@ def process(args: Sequence[str], probe: str, env: dict[str, str] | None = None) 
 
 
 @contextmanager
-def emulator(latency: str = "20-60", qps: int = 15, catalogue: int = 5000) -> Iterator[str]:
+def emulator(
+    latency: str = "20-60", qps: int = 15, catalogue: int = 5000, faults: str = "none"
+) -> Iterator[str]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     args = [str(BIN / "vod-gateway"), "emulator", "--port", str(port), "--latency", latency]
-    args += ["--qps", str(qps), "--catalogue", str(catalogue)]
+    args += ["--qps", str(qps), "--catalogue", str(catalogue), "--faults", faults]
     with process(args, url + "/_emulator/stats"):
         yield url
 
