@@ -45,6 +45,10 @@ from gateway.settings import Settings
 log = logging.getLogger("gateway.graphql")
 
 INTERNAL = "INTERNAL_SERVER_ERROR"
+NO_QUERY = (
+    "No GraphQL query in the request: POST JSON {\"query\": ...} or GET ?query=...; "
+    "a browser opening this URL gets the GraphiQL explorer (unless GATEWAY_GRAPHIQL=false)"
+)
 _CODE_BY_STATUS = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 415: "BAD_REQUEST"}
 
 
@@ -166,6 +170,9 @@ class GatewayGraphQL(GraphQL[Context, None]):
                     await Response(hit.body, media_type="application/json")(scope, receive, send)
                     return
             try:
+                if request.method == "GET" and "query" not in request.query_params:
+                    # Strawberry answers 404 here (it would serve its IDE); say what's missing instead
+                    raise HTTPException(400, NO_QUERY)
                 response = await self.run(request)
             except HTTPException as exc:
                 code = _CODE_BY_STATUS.get(exc.status_code, "BAD_REQUEST")

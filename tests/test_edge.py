@@ -206,4 +206,7 @@ def test_graphiql_off_makes_get_a_plain_graphql_endpoint(
     browser = httpx.get(off.graphql_url, headers={"accept": "text/html"}, params={"query": "{ __typename }"})
     assert browser.json() == {"data": {"__typename": "Query"}}
     bare = httpx.get(off.graphql_url, headers={"accept": "text/html"})
-    assert bare.status_code in (400, 404) and bare.json()["errors"][0]["extensions"]["code"]
+    assert bare.status_code == 400 and bare.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    assert "No GraphQL query" in bare.json()["errors"][0]["message"]
+    plain = httpx.get(on.graphql_url)  # curl, say: no browser, no query
+    assert plain.status_code == 400 and "POST JSON" in plain.json()["errors"][0]["message"]
