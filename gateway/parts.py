@@ -16,11 +16,12 @@ from gateway.loading.cache import CacheTTLs, MemoryCache, SummaryCache
 from gateway.loading.limiter import Admission, Limiter, SlidingWindowLimiter
 from gateway.loading.redis_cache import RedisCache
 from gateway.loading.redis_limiter import (
-    KEY_PREFIX,
+    REDIS_FAILURES,
     FailoverLimiter,
     RedisLink,
     RedisWindowLimiter,
     connect,
+    limit_key,
     share_of,
 )
 from gateway.loading.sources import DirectSource, SummarySource
@@ -79,7 +80,7 @@ def build_parts(
         limiter = SlidingWindowLimiter(settings.vod_qps, clock, window=1.0, margin=settings.vod_qps_margin)
         cache = MemoryCache(ttls, clock, settings.cache_max_entries) if ttls.enabled else None
     else:
-        key = f"{KEY_PREFIX}limit:{settings.credentials.access_key_id}"
+        key = limit_key(settings.credentials.access_key_id)
         limiter, cache, link = _redis_parts(settings, settings.redis_url, key, clock, metrics, ttls)
     admission = Admission(limiter, clock, on_wait=metrics.limiter_wait.observe)
 
@@ -117,9 +118,16 @@ def _redis_parts(
     """The limiter (keyed by AccessKeyId) and cache shared by replicas through Redis."""
     share = share_of(settings.vod_qps, settings.replicas)
     client = _redis_client(url)
-    link = RedisLink(client, clock, on_change=lambda down: metrics.degraded.set(int(down)), local_qps=share)
     margin = settings.vod_qps_margin
     shared = RedisWindowLimiter(client, key, settings.vod_qps, window=1.0, margin=margin)
+    # Redis is back when the limiter's script runs again, not merely when it answers a PING
+    link = RedisLink(
+        client,
+        clock,
+        on_change=lambda down: metrics.degraded.set(int(down)),
+        local_qps=share,
+        check=shared.check,
+    )
     limiter = FailoverLimiter(shared, link, clock, share=share, window=1.0, margin=margin)
 
     def cache_error(op: str, ids: int) -> None:
@@ -132,18 +140,29 @@ def _redis_parts(
 
 async def check_redis(settings: Settings) -> None:
     """Fail start-up (SettingsError, one line, no password) if GATEWAY_REDIS_URL is set but Redis
-    does not answer a PING. The CLI calls this before serving."""
+    does not answer a PING, or refuses the limiter's script (an ACL, a proxy without Lua). The CLI
+    calls this before serving."""
     if settings.redis_url is None:
         return
     client = _redis_client(settings.redis_url)
+    where = redacted(settings.redis_url.reveal())
     try:
-        await client.ping()
-    except Exception as exc:
-        where = redacted(settings.redis_url.reveal())
-        raise SettingsError(
-            f"GATEWAY_REDIS_URL: Redis at {where} does not answer ({type(exc).__name__}); "
-            "start it, or unset GATEWAY_REDIS_URL to run a single replica without it"
-        ) from None
+        try:
+            await client.ping()
+        except Exception as exc:
+            raise SettingsError(
+                f"GATEWAY_REDIS_URL: Redis at {where} does not answer ({type(exc).__name__}); "
+                "start it, or unset GATEWAY_REDIS_URL to run a single replica without it"
+            ) from None
+        if settings.credentials is not None:
+            key = limit_key(settings.credentials.access_key_id)
+            try:
+                await RedisWindowLimiter(client, key, settings.vod_qps).check()
+            except REDIS_FAILURES as exc:
+                raise SettingsError(
+                    f"GATEWAY_REDIS_URL: Redis at {where} answers but refuses the limiter's Lua script "
+                    f"({type(exc).__name__}); it needs EVAL/EVALSHA and Redis 5 or later"
+                ) from None
     finally:
         await client.aclose()
 

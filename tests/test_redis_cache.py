@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import httpx
 import pytest
@@ -20,13 +20,19 @@ from gateway.emulator.model import ALL_SUCCEEDED, PROCESSING
 from gateway.loading import codec
 from gateway.loading.cache import CacheTTLs, Outcome
 from gateway.loading.redis_cache import RedisCache
-from gateway.loading.redis_limiter import RedisLink, connect
+from gateway.loading.redis_limiter import RedisLink, connect, limit_key
 from gateway.parts import check_redis, redacted
 from gateway.settings import SettingsError, load_settings
 from gateway.vod.errors import UpstreamUnavailable, VideoNotFound
 from gateway.vod.models import SummaryStatus, TranscodeSummaryRecord, parse_summary
 from tests.harness import Emulator, Gateway
-from tests.test_redis_limiter import REDIS_URL, free_port, needs_redis
+from tests.test_redis_limiter import (
+    REDIS_URL,
+    RedisServer,
+    free_port,
+    needs_redis,
+    needs_redis_server,
+)
 
 TTLS = CacheTTLs(active=2, terminal=30, not_found=5)
 
@@ -204,6 +210,42 @@ async def test_start_up_check_fails_with_one_line_and_no_password() -> None:
 @needs_redis
 async def test_start_up_check_passes_with_redis() -> None:
     await check_redis(load_settings({"GATEWAY_REDIS_URL": REDIS_URL}))
+    env = {"GATEWAY_REDIS_URL": REDIS_URL, "ALIBABA_CLOUD_ACCESS_KEY_ID": f"LTAI-check-{uuid.uuid4().hex}"}
+    env["ALIBABA_CLOUD_ACCESS_KEY_SECRET"] = "not-a-secret"
+    try:
+        await check_redis(load_settings(env))  # and the limiter's script runs there
+    finally:
+        plain = redis.Redis.from_url(REDIS_URL)
+        plain.delete(limit_key(env["ALIBABA_CLOUD_ACCESS_KEY_ID"]))
+        plain.close()
+
+
+@pytest.fixture
+def private_redis() -> Iterator[RedisServer]:
+    server = RedisServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@needs_redis_server
+async def test_start_up_check_fails_when_redis_refuses_the_script(private_redis: RedisServer) -> None:
+    """A Redis that answers PING but not EVALSHA (an ACL, a proxy without Lua) would put every
+    replica in degraded mode for good: refuse to start instead, with one line."""
+    admin = redis.Redis.from_url(private_redis.url)
+    admin.execute_command("ACL", "SETUSER", "gw", "on", ">gw-pw-93", "~*", "+@all", "-evalsha", "-eval")
+    admin.close()
+    env = {
+        "GATEWAY_REDIS_URL": f"redis://gw:gw-pw-93@127.0.0.1:{private_redis.port}/0",
+        "ALIBABA_CLOUD_ACCESS_KEY_ID": "LTAI-check",
+        "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "not-a-secret",
+    }
+    with pytest.raises(SettingsError) as caught:
+        await check_redis(load_settings(env))
+    assert str(caught.value) == (
+        f"GATEWAY_REDIS_URL: Redis at redis://127.0.0.1:{private_redis.port}/0 answers but refuses "
+        "the limiter's Lua script (NoPermissionError); it needs EVAL/EVALSHA and Redis 5 or later"
+    )
 
 
 def test_redacted_drops_the_user_and_password() -> None:

@@ -191,6 +191,16 @@ async def test_the_script_is_reloaded_after_script_flush(client: aioredis.Redis,
     assert await limiter.try_acquire() == 0.0  # EVALSHA fails with NOSCRIPT, then EVAL loads it
 
 
+@needs_redis
+async def test_a_probe_checks_the_script_without_taking_a_grant(client: aioredis.Redis, key: str) -> None:
+    limiter = RedisWindowLimiter(client, key, 2)
+    assert await limiter.check() is True
+    assert await client.zcard(key) == 0
+    assert await limiter.try_acquire() == 0.0
+    assert await limiter.check() is True
+    assert await client.zcard(key) == 1
+
+
 def test_share_is_floor_of_qps_over_replicas() -> None:
     assert share_of(15, 1) == 15
     assert share_of(15, 3) == 5
@@ -202,9 +212,10 @@ def test_share_is_floor_of_qps_over_replicas() -> None:
 
 
 def failover(url: str, clock: ManualClock, changes: list[bool], share: int = 5) -> FailoverLimiter:
+    """The gateway's wiring: the link probes with the limiter's own script."""
     c = connect(url)
-    link = RedisLink(c, clock, on_change=changes.append, local_qps=share)
     shared = RedisWindowLimiter(c, f"vodgw-test:{uuid.uuid4().hex}:limit", 15, window=1.0, margin=0.06)
+    link = RedisLink(c, clock, on_change=changes.append, local_qps=share, check=shared.check)
     return FailoverLimiter(shared, link, clock, share=share, window=1.0, margin=0.06)
 
 
@@ -291,4 +302,32 @@ async def test_redis_dying_while_healthy_switches_to_a_prefilled_local_share(
         assert changes == [True]
         assert await grants_now(limiter) == 0
     finally:
+        await limiter._link.client.aclose()
+
+
+@needs_redis_server
+async def test_a_redis_that_answers_ping_but_not_the_script_stays_degraded(
+    private_redis: RedisServer,
+) -> None:
+    """Recovery means the script runs again. A Redis that PINGs but refuses EVALSHA (an ACL, an
+    out-of-memory or read-only replica) keeps the replica on its local share, instead of
+    flapping in and out of degraded mode every probe interval."""
+    clock, changes = ManualClock(), []
+    limiter = failover(private_redis.url, clock, changes)
+    admin = redis.Redis.from_url(private_redis.url)
+    try:
+        assert await limiter.try_acquire() == 0
+        admin.execute_command("ACL", "SETUSER", "default", "-evalsha", "-eval")
+        assert await limiter.try_acquire() == pytest.approx(1.06)
+        assert changes == [True]
+        for _ in range(3):
+            await clock.advance(1.06)  # a probe is due each time, and fails
+            assert await grants_now(limiter) == 5
+        assert changes == [True] and limiter._link.degraded
+        admin.execute_command("ACL", "SETUSER", "default", "+@all")
+        await clock.advance(1.06)
+        assert await limiter.try_acquire() == 0
+        assert changes == [True, False]
+    finally:
+        admin.close()
         await limiter._link.client.aclose()

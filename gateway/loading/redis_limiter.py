@@ -6,9 +6,10 @@ agree on time and no two of them can both take the last grant.
 
 :class:`FailoverLimiter` uses it while Redis answers. When Redis fails it enters degraded mode:
 each replica grants from a local window of ``floor(qps / replicas)`` calls, pre-filled as if that
-share had just been spent, so the switch itself cannot burst. After Redis returns, the local
-window keeps binding for a settling period long enough that every replica has noticed too
-(one probe interval) and the grants taken without Redis have left the window.
+share had just been spent, so the switch itself cannot burst. Redis counts as back when the
+script itself runs again (not merely a PING). The local window then keeps binding for a settling
+period long enough that every replica has noticed too (one probe interval) and the grants taken
+without Redis have left the window.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import asyncio
 import itertools
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
@@ -34,8 +35,9 @@ KEY_PREFIX = "vodgw:"
 PROBE_INTERVAL = 1.0  # seconds between reconnection attempts in degraded mode
 TIMEOUT = 1.0  # seconds for one Redis command (local Redis answers in well under 1 ms)
 
-# KEYS[1] the account's grant log; ARGV: calls, span (µs), a unique member for this grant.
-# Returns {wait_us, now_us}: wait 0 when granted, else µs until the oldest grant leaves the span.
+# KEYS[1] the account's grant log; ARGV: calls, span (µs), a unique member for this grant, and
+# "1" to probe only (check and clean up, grant nothing). Returns {wait_us, now_us}: wait 0 when
+# granted, else µs until the oldest grant leaves the span.
 WINDOW_SCRIPT = """
 local key = KEYS[1]
 local calls = tonumber(ARGV[1])
@@ -43,6 +45,9 @@ local span = tonumber(ARGV[2])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 redis.call('ZREMRANGEBYSCORE', key, '-inf', now - span)
+if ARGV[4] == '1' then
+  return {0, now}
+end
 if redis.call('ZCARD', key) < calls then
   redis.call('ZADD', key, now, ARGV[3])
   redis.call('PEXPIRE', key, math.ceil(span / 1000) + 1000)
@@ -53,6 +58,10 @@ return {math.max(1, tonumber(oldest[2]) + span - now), now}
 """
 
 REDIS_FAILURES: tuple[type[BaseException], ...] = (RedisError, OSError, asyncio.TimeoutError)
+
+
+def limit_key(access_key_id: str) -> str:
+    return f"{KEY_PREFIX}limit:{access_key_id}"
 
 
 def connect(url: str) -> aioredis.Redis:
@@ -85,11 +94,20 @@ class RedisWindowLimiter:
     async def acquire_at(self) -> tuple[float, float]:
         """(seconds to wait, 0 when granted; Redis's time of the decision in seconds)."""
         member = f"{self._member}{next(self._seq)}"
-        wait_us, now_us = await self._script(keys=[self.key], args=[self._calls, self._span_us, member])
-        return int(wait_us) / 1_000_000, int(now_us) / 1_000_000
+        return await self._run(member, "0")
 
     async def try_acquire(self) -> float:
         return (await self.acquire_at())[0]
+
+    async def check(self) -> bool:
+        """Run the script without taking a grant: does Redis answer it (not merely a PING)?"""
+        await self._run("", "1")
+        return True
+
+    async def _run(self, member: str, probe: str) -> tuple[float, float]:
+        args: list[str | int] = [self._calls, self._span_us, member, probe]
+        wait_us, now_us = await self._script(keys=[self.key], args=args)
+        return int(wait_us) / 1_000_000, int(now_us) / 1_000_000
 
 
 class RedisLink:
@@ -102,12 +120,14 @@ class RedisLink:
         on_change: Callable[[bool], None] | None = None,
         probe_interval: float = PROBE_INTERVAL,
         local_qps: int | None = None,
+        check: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         self.client = client
         self.local_qps = local_qps
         self._clock = clock
         self._on_change = on_change
         self.probe_interval = probe_interval
+        self.check = check or client.ping  # what "Redis answers" means: the limiter passes its script
         self.degraded = False
         self.recovered_at: float | None = None
         self._next_probe = 0.0
@@ -127,7 +147,7 @@ class RedisLink:
             self._on_change(True)
 
     async def probe_if_due(self) -> None:
-        """In degraded mode, PING Redis at most once per probe interval; leave it on an answer."""
+        """In degraded mode, check Redis at most once per probe interval; leave it on an answer."""
         if not self.degraded or self._clock.now() < self._next_probe:
             return
         self._next_probe = self._clock.now() + self.probe_interval
@@ -142,7 +162,7 @@ class RedisLink:
 
     async def ping(self) -> bool:
         try:
-            return bool(await self.client.ping())
+            return bool(await self.check())
         except REDIS_FAILURES:
             return False
 
