@@ -306,12 +306,61 @@ async def test_redis_dying_while_healthy_switches_to_a_prefilled_local_share(
 
 
 @needs_redis_server
+async def test_redis_failing_while_settling_starts_from_a_full_window(private_redis: RedisServer) -> None:
+    """Back from one outage, still settling (the local share binds too, and it is unused): Redis
+    fails again. Other replicas may have taken all 15 through Redis in this very window, so no
+    local grant may stand. Before, the settling window carried on: up to 15 + 5 in one window."""
+    clock, changes = ManualClock(), []
+    limiter = failover(private_redis.url, clock, changes)
+    try:
+        private_redis.stop()
+        await limiter.try_acquire()
+        private_redis.start()
+        await clock.advance(1.06)
+        assert await limiter.try_acquire() == 0  # probed, back, settling: granted by both
+        assert changes == [True, False] and limiter.local is not None
+        await clock.advance(1.06)  # the local grants have left its window
+        private_redis.stop()
+        assert await limiter.try_acquire() == pytest.approx(1.06)  # the failing call: refused
+        assert changes == [True, False, True]
+        assert await grants_now(limiter) == 0  # a fresh, full local window
+        await clock.advance(1.06)
+        assert await grants_now(limiter) == 5
+    finally:
+        await limiter._link.client.aclose()
+
+
+@needs_redis_server
+async def test_an_outage_seen_first_by_the_cache_also_starts_from_a_full_window(
+    private_redis: RedisServer,
+) -> None:
+    """The cache's failed read can put the link in degraded mode before the limiter calls Redis:
+    the limiter's settling window must not carry over into that outage either."""
+    clock, changes = ManualClock(), []
+    limiter = failover(private_redis.url, clock, changes)
+    link = limiter._link
+    try:
+        private_redis.stop()
+        await limiter.try_acquire()
+        private_redis.start()
+        await clock.advance(1.06)
+        assert await limiter.try_acquire() == 0  # settling
+        await clock.advance(1.06)
+        link.failed(ConnectionError("a cache read failed"))  # what RedisCache does
+        assert await grants_now(limiter) == 0
+        await clock.advance(1.06)
+        assert await grants_now(limiter) == 5
+    finally:
+        await link.client.aclose()
+
+
+@needs_redis_server
 async def test_a_redis_that_answers_ping_but_not_the_script_stays_degraded(
     private_redis: RedisServer,
 ) -> None:
     """Recovery means the script runs again. A Redis that PINGs but refuses EVALSHA (an ACL, an
     out-of-memory or read-only replica) keeps the replica on its local share, instead of
-    flapping in and out of degraded mode every probe interval."""
+    flapping in and out of degraded mode every probe interval, each time from a full window."""
     clock, changes = ManualClock(), []
     limiter = failover(private_redis.url, clock, changes)
     admin = redis.Redis.from_url(private_redis.url)

@@ -6,7 +6,8 @@ agree on time and no two of them can both take the last grant.
 
 :class:`FailoverLimiter` uses it while Redis answers. When Redis fails it enters degraded mode:
 each replica grants from a local window of ``floor(qps / replicas)`` calls, pre-filled as if that
-share had just been spent, so the switch itself cannot burst. Redis counts as back when the
+share had just been spent, so the switch itself cannot burst: every outage starts from a full
+window, even one that begins while the last one is still settling. Redis counts as back when the
 script itself runs again (not merely a PING). The local window then keeps binding for a settling
 period long enough that every replica has noticed too (one probe interval) and the grants taken
 without Redis have left the window.
@@ -129,6 +130,7 @@ class RedisLink:
         self.probe_interval = probe_interval
         self.check = check or client.ping  # what "Redis answers" means: the limiter passes its script
         self.degraded = False
+        self.outages = 0  # outages entered so far: each one starts a fresh local window
         self.recovered_at: float | None = None
         self._next_probe = 0.0
 
@@ -137,6 +139,7 @@ class RedisLink:
         if self.degraded:
             return
         self.degraded = True
+        self.outages += 1
         self._next_probe = self._clock.now() + self.probe_interval
         share = f"; local limit {self.local_qps} calls/s" if self.local_qps is not None else ""
         log.warning(
@@ -189,6 +192,7 @@ class FailoverLimiter:
         # Redis may return just after a probe fails; every replica notices within the next one.
         self._settle = window + margin + link.probe_interval + TIMEOUT
         self._local: SlidingWindowLimiter | None = None
+        self._outage = 0  # the link's outage the local window was made for
 
     @property
     def local(self) -> SlidingWindowLimiter | None:
@@ -212,17 +216,19 @@ class FailoverLimiter:
         try:
             return await self._shared.try_acquire()
         except REDIS_FAILURES as exc:
+            # Redis may have granted up to its limit in the last window, this call included: a
+            # local grant taken while settling doesn't stand, and the outage starts from a full window
             link.failed(exc)
-            if local is not None:  # settling: the local grant just taken stands in degraded mode
-                return 0.0
             return self._outage_window().try_acquire_now()
 
     def _outage_window(self) -> SlidingWindowLimiter:
-        if self._local is None:
+        """The local window of the current outage, pre-filled when the outage began."""
+        if self._local is None or self._outage != self._link.outages:
             local = SlidingWindowLimiter(self.share, self._clock, window=self._window, margin=self._margin)
             for _ in range(self.share):  # as if the share had just been spent: no burst at the switch
                 local.try_acquire_now()
             self._local = local
+            self._outage = self._link.outages
         return self._local
 
 
