@@ -1,5 +1,6 @@
 """The shared limiter on real Redis: atomic across clients, never N+1 grants in a window, exact
-wait hints; and the degraded mode (local share, pre-filled, probes, settling) on a private
+wait hints, a full window after Redis lost the log (a restart, a lost key); and the degraded mode
+(local share, pre-filled at every outage, probes with the script, settling) on a private
 redis-server that the tests stop and start."""
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import redis.asyncio as aioredis
 
 from gateway.clock import ManualClock
 from gateway.loading.redis_limiter import (
+    LIFETIME_MS,
     TIMEOUT,
     FailoverLimiter,
     RedisLink,
@@ -83,6 +85,11 @@ class RedisServer:
             self._proc.wait()
             self._proc = None
 
+    def restart(self) -> None:
+        """Killed and started again on the same port: an empty Redis with a new run_id."""
+        self.stop()
+        self.start()
+
 
 @pytest.fixture
 def private_redis() -> Iterator[RedisServer]:
@@ -99,9 +106,22 @@ async def client() -> AsyncIterator[aioredis.Redis]:
     await c.aclose()
 
 
+async def trust(client: aioredis.Redis, key: str) -> None:
+    """Mark ``key`` as a log this Redis has kept all along (what a first call, one window earlier,
+    leaves behind), so that a test starts from an empty window instead of a full one."""
+    info = await client.info("server")
+    await client.zadd(key, {f"run:{info['run_id']}": float("inf")})
+
+
+async def grants(client: aioredis.Redis, key: str) -> int:
+    """Members of the log that are grants (or placeholders), not its run_id marker."""
+    return int(await client.zcount(key, "-inf", "(inf"))
+
+
 @pytest.fixture
 async def key(client: aioredis.Redis) -> AsyncIterator[str]:
     name = f"vodgw-test:{uuid.uuid4().hex}:limit:demo"
+    await trust(client, name)
     yield name
     await client.delete(name)
 
@@ -168,8 +188,8 @@ async def test_wait_hint_is_the_time_until_the_oldest_grant_leaves(client: aiore
     after = await redis_time(client)
     assert before <= at <= after
     assert wait == pytest.approx(1.06 - 0.3 - (at - before), abs=2e-6)
-    assert await client.zcard(key) == 3  # a refusal takes nothing
-    assert 0 < await client.pttl(key) or await client.pttl(key) == -1
+    assert await grants(client, key) == 3  # a refusal takes nothing
+    assert 0 < await client.pttl(key)
 
 
 @needs_redis
@@ -180,7 +200,7 @@ async def test_grants_older_than_the_span_are_forgotten(client: aioredis.Redis, 
     assert await limiter.try_acquire() == 0.0
     assert await client.zscore(key, "expired") is None
     assert await limiter.try_acquire() > 0
-    assert 0 < await client.pttl(key) <= 2060  # the log expires on its own once idle
+    assert 0 < await client.pttl(key) <= LIFETIME_MS  # the log (and its run_id) expires once idle
 
 
 @needs_redis
@@ -195,10 +215,62 @@ async def test_the_script_is_reloaded_after_script_flush(client: aioredis.Redis,
 async def test_a_probe_checks_the_script_without_taking_a_grant(client: aioredis.Redis, key: str) -> None:
     limiter = RedisWindowLimiter(client, key, 2)
     assert await limiter.check() is True
-    assert await client.zcard(key) == 0
+    assert await grants(client, key) == 0
     assert await limiter.try_acquire() == 0.0
     assert await limiter.check() is True
-    assert await client.zcard(key) == 1
+    assert await grants(client, key) == 1
+
+
+@needs_redis
+async def test_a_lost_log_counts_as_a_full_window(client: aioredis.Redis, key: str) -> None:
+    """A key that vanished (flushed, evicted, never written) may have held grants: no client may
+    take any for one span, and the wait says so."""
+    limiter = RedisWindowLimiter(client, key, 15, window=1.0, margin=0.06)
+    assert await limiter.try_acquire() == 0.0
+    await client.delete(key)
+    assert await limiter.try_acquire() == pytest.approx(1.06)
+    other = RedisWindowLimiter(client, key, 15, window=1.0, margin=0.06)
+    assert 1.0 < await other.try_acquire() <= 1.06  # the same for every client
+    assert await grants(client, key) == 15  # placeholders, at the time the loss was seen
+
+
+@needs_redis_server
+async def test_a_restarted_redis_does_not_grant_the_window_twice(private_redis: RedisServer) -> None:
+    """Killed and started again between two calls: the pooled connection reconnects at once (one
+    retry), so no error is seen, but the script sees a new run_id and refuses for one span.
+    Before, the empty log granted all 15 again at once: 30 calls within a few milliseconds."""
+    c = connect(private_redis.url)
+    try:
+        key = "vodgw:limit:restart"
+        await trust(c, key)
+        limiter = RedisWindowLimiter(c, key, 15, window=1.0, margin=0.06)
+        assert [await limiter.try_acquire() for _ in range(15)] == [0.0] * 15
+        private_redis.restart()
+        waits = [await limiter.try_acquire() for _ in range(15)]
+        assert waits[0] == pytest.approx(1.06) and all(w > 1.0 for w in waits)
+    finally:
+        await c.aclose()
+
+
+@needs_redis_server
+async def test_the_script_works_where_info_is_not_allowed(private_redis: RedisServer) -> None:
+    """INFO is in @dangerous, which managed Redis ACLs often deny: the script then keeps a marker
+    of its own, so it still notices a lost key (but not a restart that kept its data)."""
+    admin = redis.Redis.from_url(private_redis.url)
+    admin.execute_command("ACL", "SETUSER", "limited", "on", ">pw-7c1", "~*", "+@all", "-info")
+    admin.close()
+    c = connect(f"redis://limited:pw-7c1@127.0.0.1:{private_redis.port}/0")
+    key = "vodgw:limit:acl"
+    try:
+        limiter = RedisWindowLimiter(c, key, 3, window=1.0)
+        assert await limiter.try_acquire() == pytest.approx(1.0)  # no log yet: a full window
+        assert await c.zscore(key, "run:?") == float("inf")
+        await c.zremrangebyscore(key, "-inf", "(inf")  # one span later
+        assert [await limiter.try_acquire() for _ in range(4)][:3] == [0.0, 0.0, 0.0]
+        await c.delete(key)
+        assert await limiter.try_acquire() == pytest.approx(1.0)
+    finally:
+        await c.aclose()
 
 
 def test_share_is_floor_of_qps_over_replicas() -> None:
@@ -217,6 +289,12 @@ def failover(url: str, clock: ManualClock, changes: list[bool], share: int = 5) 
     shared = RedisWindowLimiter(c, f"vodgw-test:{uuid.uuid4().hex}:limit", 15, window=1.0, margin=0.06)
     link = RedisLink(c, clock, on_change=changes.append, local_qps=share, check=shared.check)
     return FailoverLimiter(shared, link, clock, share=share, window=1.0, margin=0.06)
+
+
+async def trust_limiter(limiter: FailoverLimiter) -> None:
+    """A Redis that kept the log (a healed partition), not an empty one that restarted: Redis's
+    own clock doesn't follow the tests' ManualClock, so its full window would never pass."""
+    await trust(limiter._link.client, limiter._shared.key)
 
 
 async def grants_now(limiter: FailoverLimiter, attempts: int = 20) -> int:
@@ -266,6 +344,7 @@ async def test_probes_at_most_once_per_interval_and_switches_back(caplog: pytest
             await limiter.try_acquire()
         assert pings == 1  # 1.5 s in degraded mode: one probe (at 1.2 s), failed
         server.start()
+        await trust_limiter(limiter)
         await clock.advance(0.6)
         await limiter.try_acquire()
         assert pings == 1  # 2.1 s: not yet due again
@@ -294,6 +373,7 @@ async def test_redis_dying_while_healthy_switches_to_a_prefilled_local_share(
 ) -> None:
     clock, changes = ManualClock(), []
     limiter = failover(private_redis.url, clock, changes)
+    await trust_limiter(limiter)
     try:
         assert await grants_now(limiter, 3) == 3  # through Redis
         assert changes == []
@@ -316,6 +396,7 @@ async def test_redis_failing_while_settling_starts_from_a_full_window(private_re
         private_redis.stop()
         await limiter.try_acquire()
         private_redis.start()
+        await trust_limiter(limiter)
         await clock.advance(1.06)
         assert await limiter.try_acquire() == 0  # probed, back, settling: granted by both
         assert changes == [True, False] and limiter.local is not None
@@ -343,6 +424,7 @@ async def test_an_outage_seen_first_by_the_cache_also_starts_from_a_full_window(
         private_redis.stop()
         await limiter.try_acquire()
         private_redis.start()
+        await trust_limiter(limiter)
         await clock.advance(1.06)
         assert await limiter.try_acquire() == 0  # settling
         await clock.advance(1.06)
@@ -363,6 +445,7 @@ async def test_a_redis_that_answers_ping_but_not_the_script_stays_degraded(
     flapping in and out of degraded mode every probe interval, each time from a full window."""
     clock, changes = ManualClock(), []
     limiter = failover(private_redis.url, clock, changes)
+    await trust_limiter(limiter)
     admin = redis.Redis.from_url(private_redis.url)
     try:
         assert await limiter.try_acquire() == 0

@@ -11,6 +11,10 @@ window, even one that begins while the last one is still settling. Redis counts 
 script itself runs again (not merely a PING). The local window then keeps binding for a settling
 period long enough that every replica has noticed too (one probe interval) and the grants taken
 without Redis have left the window.
+
+A Redis that restarted (or failed over, or lost the key) no longer knows the grants of the last
+window. The script notices, because the log records which Redis process (``run_id``) keeps it,
+and then counts the window as full for one span, for every replica alike.
 """
 
 from __future__ import annotations
@@ -35,28 +39,43 @@ log = logging.getLogger("gateway.redis")
 KEY_PREFIX = "vodgw:"
 PROBE_INTERVAL = 1.0  # seconds between reconnection attempts in degraded mode
 TIMEOUT = 1.0  # seconds for one Redis command (local Redis answers in well under 1 ms)
+# An idle log is kept this long (with its run_id), so that only a day's idleness costs one full
+# window at the next call; a log that lost its grants is never trusted.
+LIFETIME_MS = 24 * 3600 * 1000
 
 # KEYS[1] the account's grant log; ARGV: calls, span (µs), a unique member for this grant, and
 # "1" to probe only (check and clean up, grant nothing). Returns {wait_us, now_us}: wait 0 when
 # granted, else µs until the oldest grant leaves the span.
+# The log holds one "run:<run_id>" member scored +inf: the Redis process that kept it. When it is
+# missing (a restart, a failover, a flush, an evicted key, or the very first call), the grants of
+# the last span are unknown, so the window is filled with placeholders at the current time.
 WINDOW_SCRIPT = """
 local key = KEYS[1]
 local calls = tonumber(ARGV[1])
 local span = tonumber(ARGV[2])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local ok, info = pcall(redis.call, 'INFO', 'server')
+local owner = 'run:' .. ((ok and string.match(info, 'run_id:(%w+)')) or '?')
+if not redis.call('ZSCORE', key, owner) then
+  redis.call('ZREMRANGEBYSCORE', key, '+inf', '+inf')
+  redis.call('ZADD', key, '+inf', owner)
+  for i = 1, calls do
+    redis.call('ZADD', key, now, 'unknown:' .. i)
+  end
+end
 redis.call('ZREMRANGEBYSCORE', key, '-inf', now - span)
+redis.call('PEXPIRE', key, LIFETIME_MS)
 if ARGV[4] == '1' then
   return {0, now}
 end
-if redis.call('ZCARD', key) < calls then
+if redis.call('ZCARD', key) - 1 < calls then
   redis.call('ZADD', key, now, ARGV[3])
-  redis.call('PEXPIRE', key, math.ceil(span / 1000) + 1000)
   return {0, now}
 end
 local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
 return {math.max(1, tonumber(oldest[2]) + span - now), now}
-"""
+""".replace("LIFETIME_MS", str(LIFETIME_MS))
 
 REDIS_FAILURES: tuple[type[BaseException], ...] = (RedisError, OSError, asyncio.TimeoutError)
 
@@ -67,7 +86,8 @@ def limit_key(access_key_id: str) -> str:
 
 def connect(url: str) -> aioredis.Redis:
     """A client that fails fast: short timeouts, and one immediate retry on a broken connection
-    (a pooled connection to a Redis that restarted fails once, then reconnects)."""
+    (a pooled connection to a Redis that restarted fails once, then reconnects; the script
+    notices the restart itself)."""
     return aioredis.Redis.from_url(
         url,
         socket_timeout=TIMEOUT,
