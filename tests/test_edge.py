@@ -4,11 +4,13 @@ Everything here is rejected before any upstream call."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import pytest
 
 from gateway.middleware import ApiKeyMiddleware
+from gateway.settings import SettingsError, load_settings
 from gateway.vod.credentials import Secret
 from tests.harness import Emulator, Gateway
 
@@ -69,6 +71,17 @@ def test_api_keys_from_a_file(
     gateway = make_gateway(emulator, GATEWAY_API_KEYS_FILE=str(path))
     assert post(gateway, {"query": QUERY}).status_code == 401
     assert post(gateway, {"query": QUERY}, authorization=f"Bearer {KEY}").status_code == 200
+
+
+def test_an_api_keys_file_without_keys_fails_start_up(tmp_path: Path) -> None:
+    """A mounted secret that came up empty would otherwise run the gateway without any key."""
+    path = tmp_path / "keys"
+    path.write_text("# keys go here, one per line\n  # indented comment\n\n")
+    with pytest.raises(SettingsError, match=r"GATEWAY_API_KEYS_FILE='.*keys' holds no keys"):
+        load_settings({"GATEWAY_API_KEYS_FILE": str(path)})
+    path.write_text("  # indented comment\nreal-key\n")
+    keys = load_settings({"GATEWAY_API_KEYS_FILE": str(path)}).api_keys
+    assert [k.reveal() for k in keys] == ["real-key"]
 
 
 def test_body_size_limit(emulator: Emulator, make_gateway: Callable[..., Gateway]) -> None:
