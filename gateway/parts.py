@@ -182,11 +182,13 @@ _ready_cache: dict[str, tuple[float, str]] = {}
 
 async def readiness(parts: Parts | None, settings: Settings) -> dict[str, str]:
     """Is the upstream reachable (any HTTP answer to an unsigned GET counts; cached 5 s)? And Redis,
-    when configured (a PING)?"""
+    when configured (the limiter's script runs)?"""
     if parts is None:
         return {"upstream": "starting"}
     checks = {"upstream": await _upstream_state(parts, settings)}
     if parts.redis is not None:
+        # readiness probes drive the switch back too: an idle replica would stay degraded otherwise
+        await parts.redis.probe_if_due()
         checks["redis"] = "ok" if await parts.redis.ping() else "unreachable"
     return checks
 

@@ -5,6 +5,7 @@ start-up check)."""
 from __future__ import annotations
 
 import random
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 
@@ -251,3 +252,34 @@ async def test_start_up_check_fails_when_redis_refuses_the_script(private_redis:
 def test_redacted_drops_the_user_and_password() -> None:
     assert redacted("rediss://user:pw@[::1]:6380/3") == "rediss://[::1]:6380/3"
     assert redacted("redis://:pw@redis/0") == "redis://redis/0"
+
+
+@needs_redis_server
+def test_an_idle_replica_switches_back_on_its_readiness_probe(
+    private_redis: RedisServer, make_emulator: Callable[..., Emulator], make_gateway: Callable[..., Gateway]
+) -> None:
+    """Redis returns while no lookups arrive: /readyz probes it (at most once a second), so the
+    gauge doesn't keep saying degraded until the next query."""
+    emulator = make_emulator()
+    gateway = make_gateway(emulator, GATEWAY_REDIS_URL=private_redis.url, GATEWAY_RESPONSE_CACHE_TTL="0")
+    query = "query($ids: [ID!]!) { transcodeSummaries(videoIds: $ids) { videoId } }"
+
+    def degraded() -> str:
+        text = httpx.get(gateway.url + "/metrics").text
+        return next(ln for ln in text.splitlines() if ln.startswith("gateway_degraded_mode "))
+
+    gateway.query(query, {"ids": emulator.ids(ALL_SUCCEEDED, 1)})
+    private_redis.stop()
+    gateway.query(query, {"ids": emulator.ids(PROCESSING, 1)})  # the cache read fails: degraded
+    assert degraded() == "gateway_degraded_mode 1.0"
+    assert httpx.get(gateway.url + "/readyz").json()["status"] == "degraded"
+    private_redis.start()
+    deadline = time.monotonic() + 5
+    while degraded() != "gateway_degraded_mode 0.0" and time.monotonic() < deadline:
+        httpx.get(gateway.url + "/readyz")
+        time.sleep(0.2)
+    assert degraded() == "gateway_degraded_mode 0.0"
+    assert httpx.get(gateway.url + "/readyz").json() == {
+        "status": "ok",
+        "checks": {"upstream": "ok", "redis": "ok"},
+    }
