@@ -80,8 +80,8 @@ def build_parts(
         limiter = SlidingWindowLimiter(settings.vod_qps, clock, window=1.0, margin=settings.vod_qps_margin)
         cache = MemoryCache(ttls, clock, settings.cache_max_entries) if ttls.enabled else None
     else:
-        key = limit_key(settings.credentials.access_key_id)
-        limiter, cache, link = _redis_parts(settings, settings.redis_url, key, clock, metrics, ttls)
+        account = settings.credentials.access_key_id
+        limiter, cache, link = _redis_parts(settings, settings.redis_url, account, clock, metrics, ttls)
     admission = Admission(limiter, clock, on_wait=metrics.limiter_wait.observe)
 
     async def fetch(ids: list[str], deadline: float, admit: Admit) -> SummaryPage:
@@ -113,13 +113,13 @@ def _redis_client(url: Secret) -> aioredis.Redis:
 
 
 def _redis_parts(
-    settings: Settings, url: Secret, key: str, clock: Clock, metrics: Metrics, ttls: CacheTTLs
+    settings: Settings, url: Secret, account: str, clock: Clock, metrics: Metrics, ttls: CacheTTLs
 ) -> tuple[Limiter, SummaryCache | None, RedisLink]:
-    """The limiter (keyed by AccessKeyId) and cache shared by replicas through Redis."""
+    """The limiter and cache shared by replicas through Redis, both keyed by AccessKeyId."""
     share = share_of(settings.vod_qps, settings.replicas)
     client = _redis_client(url)
     margin = settings.vod_qps_margin
-    shared = RedisWindowLimiter(client, key, settings.vod_qps, window=1.0, margin=margin)
+    shared = RedisWindowLimiter(client, limit_key(account), settings.vod_qps, window=1.0, margin=margin)
     # Redis is back when the limiter's script runs again, not merely when it answers a PING
     link = RedisLink(
         client,
@@ -134,7 +134,9 @@ def _redis_parts(
         if op != "put":  # a read that failed is a miss; the batcher counts misses, this counts why
             metrics.cache_lookups.labels("error").inc(ids)
 
-    cache = RedisCache(client, ttls, link=link, on_error=cache_error) if ttls.enabled else None
+    cache: SummaryCache | None = None
+    if ttls.enabled:
+        cache = RedisCache(client, ttls, account=account, link=link, on_error=cache_error)
     return limiter, cache, link
 
 

@@ -16,7 +16,7 @@ import redis.asyncio as aioredis
 
 from gateway.clock import ManualClock
 from gateway.emulator.app import create_emulator_app
-from gateway.emulator.config import EmulatorConfig
+from gateway.emulator.config import AccessKey, EmulatorConfig
 from gateway.emulator.model import ALL_SUCCEEDED, PROCESSING
 from gateway.loading import codec
 from gateway.loading.cache import CacheTTLs, Outcome
@@ -90,7 +90,7 @@ def test_codec_round_trips_every_record_and_not_found() -> None:
 
 @needs_redis
 async def test_put_then_get_returns_equal_outcomes(client: aioredis.Redis, prefix: str) -> None:
-    cache = RedisCache(client, TTLS, prefix=prefix)
+    cache = RedisCache(client, TTLS, account="LTAI-a", prefix=prefix)
     found = records(40)
     outcomes: dict[str, Outcome] = {r.video_id: r for r in found}
     outcomes["gone"] = VideoNotFound("gone")
@@ -107,7 +107,7 @@ async def test_put_then_get_returns_equal_outcomes(client: aioredis.Redis, prefi
 
 @needs_redis
 async def test_entries_expire_by_status(client: aioredis.Redis, prefix: str) -> None:
-    cache = RedisCache(client, CacheTTLs(active=2, terminal=30, not_found=0), prefix=prefix)
+    cache = RedisCache(client, CacheTTLs(active=2, terminal=30, not_found=0), account="LTAI-a", prefix=prefix)
     await cache.put_many(
         {
             "p": rec("p", SummaryStatus.PROCESSING),
@@ -126,7 +126,9 @@ async def test_entries_expire_by_status(client: aioredis.Redis, prefix: str) -> 
 @needs_redis
 async def test_an_unreadable_entry_is_a_counted_miss(client: aioredis.Redis, prefix: str) -> None:
     errors: list[tuple[str, int]] = []
-    cache = RedisCache(client, TTLS, prefix=prefix, on_error=lambda op, n: errors.append((op, n)))
+    cache = RedisCache(
+        client, TTLS, account="LTAI-a", prefix=prefix, on_error=lambda op, n: errors.append((op, n))
+    )
     await client.set(cache.key("a"), b"\x00garbage", px=5_000)
     assert await cache.get_many(["a"]) == {}
     assert errors == [("decode", 1)]
@@ -138,7 +140,9 @@ async def test_a_dead_redis_is_a_counted_miss_and_enters_degraded_mode() -> None
     clock = ManualClock()
     client = connect(f"redis://127.0.0.1:{free_port()}/0")
     link = RedisLink(client, clock, on_change=changes.append)
-    cache = RedisCache(client, TTLS, link=link, on_error=lambda op, n: errors.append((op, n)))
+    cache = RedisCache(
+        client, TTLS, account="LTAI-a", link=link, on_error=lambda op, n: errors.append((op, n))
+    )
     try:
         await cache.put_many({"a": rec("a", SummaryStatus.COMPLETE_ALL_SUCC)})  # dropped, no raise
         assert changes == [True] and errors == [("put", 1)]
@@ -152,13 +156,29 @@ async def test_a_dead_redis_is_a_counted_miss_and_enters_degraded_mode() -> None
 
 
 @needs_redis
-def test_two_gateways_share_the_cache(
+def test_two_gateways_share_the_cache_and_another_account_does_not(
     make_emulator: Callable[..., Emulator], make_gateway: Callable[..., Gateway]
 ) -> None:
-    emulator = make_emulator()
-    db = random.Random().randrange(1, 16)  # a database of its own: the gateway's keys are fixed
-    env = {"GATEWAY_REDIS_URL": f"redis://127.0.0.1:6379/{db}", "GATEWAY_RESPONSE_CACHE_TTL": "0"}
-    first, second = make_gateway(emulator, **env), make_gateway(emulator, **env)
+    """Two replicas of one account share entries; a gateway of another AccessKeyId on the same
+    Redis doesn't read them (before, the key was the video ID alone). Both accounts are this
+    test's own, so are all the keys it makes and deletes."""
+    tag = uuid.uuid4().hex[:10]
+    accounts = [AccessKey(f"LTAI-share-{tag}-{n}", uuid.uuid4().hex) for n in "ab"]
+    emulator = make_emulator(keys=tuple(accounts))
+    env = {"GATEWAY_REDIS_URL": REDIS_URL, "GATEWAY_RESPONSE_CACHE_TTL": "0"}
+    mine, theirs = (
+        {
+            "ALIBABA_CLOUD_ACCESS_KEY_ID": a.access_key_id,
+            "ALIBABA_CLOUD_ACCESS_KEY_SECRET": a.secret,
+            **env,
+        }
+        for a in accounts
+    )
+    first, second, other = (
+        make_gateway(emulator, **mine),
+        make_gateway(emulator, **mine),
+        make_gateway(emulator, **theirs),
+    )
     ids = emulator.ids(ALL_SUCCEEDED, 3) + emulator.ids(PROCESSING, 2) + [emulator.missing_id]
     query = "query($ids: [ID!]!) { transcodeSummaries(videoIds: $ids) { videoId transcodeStatus } }"
     try:
@@ -175,9 +195,12 @@ def test_two_gateways_share_the_cache(
         assert 'gateway_cache_lookups_total{result="hit"} 6.0' in metrics
         ready = httpx.get(second.url + "/readyz").json()
         assert ready["checks"]["redis"] == "ok"
+        other.query(query, {"ids": ids})
+        assert emulator.accepted_calls == calls + 1  # its own call: nothing from the other account
+        assert 'result="hit"' not in httpx.get(other.url + "/metrics").text
     finally:
-        plain = redis.Redis.from_url(f"redis://127.0.0.1:6379/{db}")
-        keys = list(plain.scan_iter(match="vodgw:*"))
+        plain = redis.Redis.from_url(REDIS_URL)
+        keys = list(plain.scan_iter(match=f"vodgw:*LTAI-share-{tag}-*"))
         if keys:
             plain.delete(*keys)
         plain.close()
