@@ -196,6 +196,7 @@ def test_cloud_override_needs_credentials_and_drops_the_emulator() -> None:
     settings = load_settings({k: str(v) for k, v in env.items()})
     assert settings.vod_endpoint == "https://vod.ap-southeast-1.aliyuncs.com"
     assert settings.credentials is not None and settings.redis_url is not None
+    assert not settings.graphiql and not settings.introspection  # the README's production advice
 
 
 def test_every_variable_is_one_the_gateway_reads() -> None:
