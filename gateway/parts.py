@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import redis.asyncio as aioredis
+from redis.exceptions import AuthenticationError, ResponseError
 
 from gateway.clock import Clock
 from gateway.loading.batcher import Batcher
@@ -151,6 +152,11 @@ async def check_redis(settings: Settings) -> None:
     try:
         try:
             await client.ping()
+        except (AuthenticationError, ResponseError) as exc:  # it answered, and said no
+            raise SettingsError(
+                f"GATEWAY_REDIS_URL: Redis at {where} refuses the login ({type(exc).__name__}); "
+                "check the user name and password in the URL"
+            ) from None
         except Exception as exc:
             raise SettingsError(
                 f"GATEWAY_REDIS_URL: Redis at {where} does not answer ({type(exc).__name__}); "

@@ -244,6 +244,24 @@ async def test_start_up_check_passes_with_redis() -> None:
         plain.close()
 
 
+@needs_redis_server
+async def test_start_up_check_tells_a_refused_login_from_an_absent_redis() -> None:
+    server = RedisServer(password="right-pw-41")
+    server.start()
+    try:
+        for auth in (":wrong-pw-42@", ""):
+            url = f"redis://{auth}127.0.0.1:{server.port}/0"
+            with pytest.raises(SettingsError) as caught:
+                await check_redis(load_settings({"GATEWAY_REDIS_URL": url}))
+            assert str(caught.value) == (
+                f"GATEWAY_REDIS_URL: Redis at redis://127.0.0.1:{server.port}/0 refuses the login "
+                "(AuthenticationError); check the user name and password in the URL"
+            )
+        await check_redis(load_settings({"GATEWAY_REDIS_URL": server.url}))
+    finally:
+        server.stop()
+
+
 @pytest.fixture
 def private_redis() -> Iterator[RedisServer]:
     server = RedisServer()
