@@ -164,8 +164,9 @@ async def check_redis(settings: Settings) -> None:
             ) from None
         if settings.credentials is not None:
             key = limit_key(settings.credentials.access_key_id)
+            margin = settings.vod_qps_margin  # the probe drops old grants: the same span as the limiter
             try:
-                await RedisWindowLimiter(client, key, settings.vod_qps).check()
+                await RedisWindowLimiter(client, key, settings.vod_qps, window=1.0, margin=margin).check()
             except REDIS_FAILURES as exc:
                 raise SettingsError(
                     f"GATEWAY_REDIS_URL: Redis at {where} answers but refuses the limiter's Lua script "
