@@ -33,6 +33,7 @@ from tests.test_redis_limiter import (
     free_port,
     needs_redis,
     needs_redis_server,
+    trust,
 )
 
 TTLS = CacheTTLs(active=2, terminal=30, not_found=5)
@@ -268,6 +269,25 @@ def private_redis() -> Iterator[RedisServer]:
     server.start()
     yield server
     server.stop()
+
+
+@needs_redis
+async def test_start_up_check_keeps_the_grants_of_the_running_replicas(client: aioredis.Redis) -> None:
+    """The check runs the script on the account's live log: it drops only what the limiter would."""
+    account = f"LTAI-check-{uuid.uuid4().hex}"
+    key = limit_key(account)
+    try:
+        await trust(client, key)
+        seconds, micros = await client.time()
+        await client.zadd(
+            key, {"recent": (seconds - 1.03) * 1e6 + micros, "old": (seconds - 1.1) * 1e6 + micros}
+        )
+        env = {"GATEWAY_REDIS_URL": REDIS_URL, "ALIBABA_CLOUD_ACCESS_KEY_ID": account}
+        await check_redis(load_settings({**env, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "not-a-secret"}))
+        assert await client.zscore(key, "recent") is not None  # 1.03 s old: inside 1 s + 0.06 s
+        assert await client.zscore(key, "old") is None
+    finally:
+        await client.delete(key)
 
 
 @needs_redis_server
