@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import redis.asyncio as aioredis
+from redis.exceptions import AuthenticationError, ResponseError
 
 from gateway.clock import Clock
 from gateway.loading.batcher import Batcher
@@ -16,11 +17,12 @@ from gateway.loading.cache import CacheTTLs, MemoryCache, SummaryCache
 from gateway.loading.limiter import Admission, Limiter, SlidingWindowLimiter
 from gateway.loading.redis_cache import RedisCache
 from gateway.loading.redis_limiter import (
-    KEY_PREFIX,
+    REDIS_FAILURES,
     FailoverLimiter,
     RedisLink,
     RedisWindowLimiter,
     connect,
+    limit_key,
     share_of,
 )
 from gateway.loading.sources import DirectSource, SummarySource
@@ -79,8 +81,8 @@ def build_parts(
         limiter = SlidingWindowLimiter(settings.vod_qps, clock, window=1.0, margin=settings.vod_qps_margin)
         cache = MemoryCache(ttls, clock, settings.cache_max_entries) if ttls.enabled else None
     else:
-        key = f"{KEY_PREFIX}limit:{settings.credentials.access_key_id}"
-        limiter, cache, link = _redis_parts(settings, settings.redis_url, key, clock, metrics, ttls)
+        account = settings.credentials.access_key_id
+        limiter, cache, link = _redis_parts(settings, settings.redis_url, account, clock, metrics, ttls)
     admission = Admission(limiter, clock, on_wait=metrics.limiter_wait.observe)
 
     async def fetch(ids: list[str], deadline: float, admit: Admit) -> SummaryPage:
@@ -112,38 +114,64 @@ def _redis_client(url: Secret) -> aioredis.Redis:
 
 
 def _redis_parts(
-    settings: Settings, url: Secret, key: str, clock: Clock, metrics: Metrics, ttls: CacheTTLs
+    settings: Settings, url: Secret, account: str, clock: Clock, metrics: Metrics, ttls: CacheTTLs
 ) -> tuple[Limiter, SummaryCache | None, RedisLink]:
-    """The limiter (keyed by AccessKeyId) and cache shared by replicas through Redis."""
+    """The limiter and cache shared by replicas through Redis, both keyed by AccessKeyId."""
     share = share_of(settings.vod_qps, settings.replicas)
     client = _redis_client(url)
-    link = RedisLink(client, clock, on_change=lambda down: metrics.degraded.set(int(down)), local_qps=share)
     margin = settings.vod_qps_margin
-    shared = RedisWindowLimiter(client, key, settings.vod_qps, window=1.0, margin=margin)
+    shared = RedisWindowLimiter(client, limit_key(account), settings.vod_qps, window=1.0, margin=margin)
+    # Redis is back when the limiter's script runs again, not merely when it answers a PING
+    link = RedisLink(
+        client,
+        clock,
+        on_change=lambda down: metrics.degraded.set(int(down)),
+        local_qps=share,
+        check=shared.check,
+    )
     limiter = FailoverLimiter(shared, link, clock, share=share, window=1.0, margin=margin)
 
     def cache_error(op: str, ids: int) -> None:
         if op != "put":  # a read that failed is a miss; the batcher counts misses, this counts why
             metrics.cache_lookups.labels("error").inc(ids)
 
-    cache = RedisCache(client, ttls, link=link, on_error=cache_error) if ttls.enabled else None
+    cache: SummaryCache | None = None
+    if ttls.enabled:
+        cache = RedisCache(client, ttls, account=account, link=link, on_error=cache_error)
     return limiter, cache, link
 
 
 async def check_redis(settings: Settings) -> None:
     """Fail start-up (SettingsError, one line, no password) if GATEWAY_REDIS_URL is set but Redis
-    does not answer a PING. The CLI calls this before serving."""
+    does not answer a PING, or refuses the limiter's script (an ACL, a proxy without Lua). The CLI
+    calls this before serving."""
     if settings.redis_url is None:
         return
     client = _redis_client(settings.redis_url)
+    where = redacted(settings.redis_url.reveal())
     try:
-        await client.ping()
-    except Exception as exc:
-        where = redacted(settings.redis_url.reveal())
-        raise SettingsError(
-            f"GATEWAY_REDIS_URL: Redis at {where} does not answer ({type(exc).__name__}); "
-            "start it, or unset GATEWAY_REDIS_URL to run a single replica without it"
-        ) from None
+        try:
+            await client.ping()
+        except (AuthenticationError, ResponseError) as exc:  # it answered, and said no
+            raise SettingsError(
+                f"GATEWAY_REDIS_URL: Redis at {where} refuses the login ({type(exc).__name__}); "
+                "check the user name and password in the URL"
+            ) from None
+        except Exception as exc:
+            raise SettingsError(
+                f"GATEWAY_REDIS_URL: Redis at {where} does not answer ({type(exc).__name__}); "
+                "start it, or unset GATEWAY_REDIS_URL to run a single replica without it"
+            ) from None
+        if settings.credentials is not None:
+            key = limit_key(settings.credentials.access_key_id)
+            margin = settings.vod_qps_margin  # the probe drops old grants: the same span as the limiter
+            try:
+                await RedisWindowLimiter(client, key, settings.vod_qps, window=1.0, margin=margin).check()
+            except REDIS_FAILURES as exc:
+                raise SettingsError(
+                    f"GATEWAY_REDIS_URL: Redis at {where} answers but refuses the limiter's Lua script "
+                    f"({type(exc).__name__}); it needs EVAL/EVALSHA and Redis 5 or later"
+                ) from None
     finally:
         await client.aclose()
 
@@ -163,11 +191,13 @@ _ready_cache: dict[str, tuple[float, str]] = {}
 
 async def readiness(parts: Parts | None, settings: Settings) -> dict[str, str]:
     """Is the upstream reachable (any HTTP answer to an unsigned GET counts; cached 5 s)? And Redis,
-    when configured (a PING)?"""
+    when configured (the limiter's script runs)?"""
     if parts is None:
         return {"upstream": "starting"}
     checks = {"upstream": await _upstream_state(parts, settings)}
     if parts.redis is not None:
+        # readiness probes drive the switch back too: an idle replica would stay degraded otherwise
+        await parts.redis.probe_if_due()
         checks["redis"] = "ok" if await parts.redis.ping() else "unreachable"
     return checks
 

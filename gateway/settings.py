@@ -148,7 +148,10 @@ def _api_keys(env: Mapping[str, str]) -> tuple[Secret, ...]:
             text = Path(path).read_text(encoding="utf-8")
         except OSError as exc:
             raise SettingsError(f"GATEWAY_API_KEYS_FILE={path!r} cannot be read: {exc.strerror}") from None
-        keys += [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
+        listed = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.strip().startswith("#")]
+        if not listed:  # an empty or unpopulated secret file must not leave the gateway open
+            raise SettingsError(f"GATEWAY_API_KEYS_FILE={path!r} holds no keys (one per line, # comments)")
+        keys += listed
     return tuple(Secret(k) for k in keys)
 
 

@@ -127,13 +127,29 @@ def exec_form(args: str) -> list[str]:
     return parsed
 
 
-def settings_variables() -> set[str]:
-    source = (ROOT / "gateway/settings.py").read_text()
-    return set(re.findall(r'"((?:VOD|GATEWAY)_[A-Z0-9_]+)"', source))
+class Reads(dict[str, str]):
+    """An empty environment that remembers every name looked up in it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: set[str] = set()
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        self.names.add(key)
+        return super().get(key, default)
 
 
-def known_variable(name: str) -> bool:
-    return name in settings_variables() or name.startswith(("ALIBABA_CLOUD_", "VOD_EMULATOR_"))
+def gateway_variables() -> set[str]:
+    """Exactly the names ``load_settings`` reads (credentials included), not a pattern."""
+    env = Reads()
+    load_settings(env)
+    return env.names
+
+
+def emulator_variables() -> set[str]:
+    env = Reads()
+    config_from_args(build_parser().parse_args([]), env)
+    return env.names
 
 
 def flag(command: list[str], name: str) -> str:
@@ -180,22 +196,32 @@ def test_cloud_override_needs_credentials_and_drops_the_emulator() -> None:
     settings = load_settings({k: str(v) for k, v in env.items()})
     assert settings.vod_endpoint == "https://vod.ap-southeast-1.aliyuncs.com"
     assert settings.credentials is not None and settings.redis_url is not None
+    assert not settings.graphiql and not settings.introspection  # the README's production advice
 
 
 def test_every_variable_is_one_the_gateway_reads() -> None:
+    """Each service sets only variables its program reads, and every ``${VAR}`` the files take
+    from the shell is a gateway setting: a misspelt name would otherwise be silently ignored."""
+    gateway, emulator = gateway_variables(), emulator_variables()
+    assert {"ALIBABA_CLOUD_ACCESS_KEY_SECRET", "GATEWAY_API_KEYS_FILE", "VOD_QPS"} <= gateway
+    assert "VOD_EMULATOR_LATENCY" in emulator
     used: set[str] = set()
     for name, env in (("docker-compose.yml", {}), ("docker-compose.cloud.yml", CLOUD_ENV)):
         seen: set[str] = set()
         doc = compose(name, env, seen)
+        assert seen - gateway == set(), name
         used |= seen
-        for service in doc["services"].values():
-            used |= set(service.get("environment", {}))
+        services = doc["services"]
+        for service, reads in (("gateway", gateway), ("emulator", emulator), ("redis", set())):
+            names = set(services.get(service, {}).get("environment", {}))
+            assert names - reads == set(), (name, service)
+            used |= names
+    dockerfile_env: set[str] = set()
     for stage in dockerfile():
         for instruction, args in stage:
             if instruction == "ENV":
-                used |= {pair.split("=", 1)[0] for pair in shlex.split(args)}
-    unknown = {n for n in used - STANDARD if not known_variable(n)}
-    assert unknown == set()
+                dockerfile_env |= {pair.split("=", 1)[0] for pair in shlex.split(args)}
+    assert dockerfile_env - STANDARD - gateway == set()
     assert {"GATEWAY_REDIS_URL", "GATEWAY_REPLICAS", "VOD_ENDPOINT", "VOD_REGION"} <= used
 
 

@@ -4,10 +4,14 @@ Everything here is rejected before any upstream call."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import pytest
 
+from gateway.middleware import ApiKeyMiddleware
+from gateway.settings import SettingsError, load_settings
+from gateway.vod.credentials import Secret
 from tests.harness import Emulator, Gateway
 
 KEY = "k-0123456789abcdef"
@@ -45,6 +49,20 @@ def test_api_key_required_when_configured(emulator: Emulator, make_gateway: Call
     assert sneaky.status_code == 401  # a GraphQL GET that merely mentions text/html still needs the key
 
 
+def test_api_keys_compare_by_digest_whatever_their_length() -> None:
+    """Keys and candidates are compared as SHA-256 digests, so a wrong length is just a mismatch
+    (compare_digest on raw bytes returns early when the lengths differ)."""
+    keys = (Secret("short"), Secret("a-much-longer-key-" + "x" * 100))
+    allowed = ApiKeyMiddleware(_no_app, keys, on_reject=lambda: None).allowed
+    assert allowed("Bearer short") and allowed("bearer " + keys[1].reveal())
+    for header in ("Bearer shor", "Bearer shortt", "Bearer ", "Bearer", "", "short", "Basic short"):
+        assert not allowed(header), header
+
+
+async def _no_app(scope: object, receive: object, send: object) -> None:
+    raise AssertionError("not called")
+
+
 def test_api_keys_from_a_file(
     emulator: Emulator, make_gateway: Callable[..., Gateway], tmp_path: pytest.TempPathFactory
 ) -> None:
@@ -53,6 +71,17 @@ def test_api_keys_from_a_file(
     gateway = make_gateway(emulator, GATEWAY_API_KEYS_FILE=str(path))
     assert post(gateway, {"query": QUERY}).status_code == 401
     assert post(gateway, {"query": QUERY}, authorization=f"Bearer {KEY}").status_code == 200
+
+
+def test_an_api_keys_file_without_keys_fails_start_up(tmp_path: Path) -> None:
+    """A mounted secret that came up empty would otherwise run the gateway without any key."""
+    path = tmp_path / "keys"
+    path.write_text("# keys go here, one per line\n  # indented comment\n\n")
+    with pytest.raises(SettingsError, match=r"GATEWAY_API_KEYS_FILE='.*keys' holds no keys"):
+        load_settings({"GATEWAY_API_KEYS_FILE": str(path)})
+    path.write_text("  # indented comment\nreal-key\n")
+    keys = load_settings({"GATEWAY_API_KEYS_FILE": str(path)}).api_keys
+    assert [k.reveal() for k in keys] == ["real-key"]
 
 
 def test_body_size_limit(emulator: Emulator, make_gateway: Callable[..., Gateway]) -> None:

@@ -56,3 +56,28 @@ def test_one_json_line_per_operation_and_upstream_call(
     assert any(entry["outcome"] == "UPSTREAM_ERROR" for entry in upstream)
     text = json_log.getvalue()
     assert secret not in text and key not in text and "Traceback" not in text
+
+
+def test_a_refused_operation_gets_its_line_too(
+    emulator: Emulator, make_gateway: Callable[..., Gateway], json_log: io.StringIO
+) -> None:
+    """401 and 413 are answered by the middleware, before the GraphQL view: one line each, with
+    the request ID, the outcome the metric counts ("rejected") and the code, never the key sent."""
+    key, wrong = "api-key-for-refusals-1234", "wrong-key-never-logged-5678"
+    gateway = make_gateway(emulator, GATEWAY_API_KEYS=key, GATEWAY_MAX_BODY_BYTES="500")
+    query = {"query": "{ __typename }"}
+    headers = {"authorization": f"Bearer {wrong}", "x-request-id": "refused-1"}
+    assert httpx.post(gateway.graphql_url, json=query, headers=headers).status_code == 401
+    big = {"query": "{ __typename }", "variables": {"pad": "x" * 600}}
+    headers = {"authorization": f"Bearer {key}", "x-request-id": "refused-2"}
+    assert httpx.post(gateway.graphql_url, json=big, headers=headers).status_code == 413
+    lines = [json.loads(line) for line in json_log.getvalue().splitlines()]
+    refused = {e["requestId"]: e for e in lines if e["msg"] == "graphql operation" and "requestId" in e}
+    assert refused["refused-1"]["outcome"] == "rejected"
+    assert refused["refused-1"]["errors"] == ["UNAUTHENTICATED"]
+    assert refused["refused-2"]["errors"] == ["PAYLOAD_TOO_LARGE"]
+    metrics = httpx.get(gateway.url + "/metrics").text
+    assert 'gateway_graphql_operations_total{outcome="rejected"} 2.0' in metrics
+    text = json_log.getvalue()
+    assert key not in text and wrong not in text
+    assert emulator.accepted_calls == 0

@@ -5,8 +5,9 @@ start-up check)."""
 from __future__ import annotations
 
 import random
+import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import httpx
 import pytest
@@ -15,18 +16,25 @@ import redis.asyncio as aioredis
 
 from gateway.clock import ManualClock
 from gateway.emulator.app import create_emulator_app
-from gateway.emulator.config import EmulatorConfig
+from gateway.emulator.config import AccessKey, EmulatorConfig
 from gateway.emulator.model import ALL_SUCCEEDED, PROCESSING
 from gateway.loading import codec
 from gateway.loading.cache import CacheTTLs, Outcome
 from gateway.loading.redis_cache import RedisCache
-from gateway.loading.redis_limiter import RedisLink, connect
+from gateway.loading.redis_limiter import RedisLink, connect, limit_key
 from gateway.parts import check_redis, redacted
 from gateway.settings import SettingsError, load_settings
 from gateway.vod.errors import UpstreamUnavailable, VideoNotFound
 from gateway.vod.models import SummaryStatus, TranscodeSummaryRecord, parse_summary
 from tests.harness import Emulator, Gateway
-from tests.test_redis_limiter import REDIS_URL, free_port, needs_redis
+from tests.test_redis_limiter import (
+    REDIS_URL,
+    RedisServer,
+    free_port,
+    needs_redis,
+    needs_redis_server,
+    trust,
+)
 
 TTLS = CacheTTLs(active=2, terminal=30, not_found=5)
 
@@ -83,7 +91,7 @@ def test_codec_round_trips_every_record_and_not_found() -> None:
 
 @needs_redis
 async def test_put_then_get_returns_equal_outcomes(client: aioredis.Redis, prefix: str) -> None:
-    cache = RedisCache(client, TTLS, prefix=prefix)
+    cache = RedisCache(client, TTLS, account="LTAI-a", prefix=prefix)
     found = records(40)
     outcomes: dict[str, Outcome] = {r.video_id: r for r in found}
     outcomes["gone"] = VideoNotFound("gone")
@@ -100,7 +108,7 @@ async def test_put_then_get_returns_equal_outcomes(client: aioredis.Redis, prefi
 
 @needs_redis
 async def test_entries_expire_by_status(client: aioredis.Redis, prefix: str) -> None:
-    cache = RedisCache(client, CacheTTLs(active=2, terminal=30, not_found=0), prefix=prefix)
+    cache = RedisCache(client, CacheTTLs(active=2, terminal=30, not_found=0), account="LTAI-a", prefix=prefix)
     await cache.put_many(
         {
             "p": rec("p", SummaryStatus.PROCESSING),
@@ -119,7 +127,9 @@ async def test_entries_expire_by_status(client: aioredis.Redis, prefix: str) -> 
 @needs_redis
 async def test_an_unreadable_entry_is_a_counted_miss(client: aioredis.Redis, prefix: str) -> None:
     errors: list[tuple[str, int]] = []
-    cache = RedisCache(client, TTLS, prefix=prefix, on_error=lambda op, n: errors.append((op, n)))
+    cache = RedisCache(
+        client, TTLS, account="LTAI-a", prefix=prefix, on_error=lambda op, n: errors.append((op, n))
+    )
     await client.set(cache.key("a"), b"\x00garbage", px=5_000)
     assert await cache.get_many(["a"]) == {}
     assert errors == [("decode", 1)]
@@ -131,7 +141,9 @@ async def test_a_dead_redis_is_a_counted_miss_and_enters_degraded_mode() -> None
     clock = ManualClock()
     client = connect(f"redis://127.0.0.1:{free_port()}/0")
     link = RedisLink(client, clock, on_change=changes.append)
-    cache = RedisCache(client, TTLS, link=link, on_error=lambda op, n: errors.append((op, n)))
+    cache = RedisCache(
+        client, TTLS, account="LTAI-a", link=link, on_error=lambda op, n: errors.append((op, n))
+    )
     try:
         await cache.put_many({"a": rec("a", SummaryStatus.COMPLETE_ALL_SUCC)})  # dropped, no raise
         assert changes == [True] and errors == [("put", 1)]
@@ -145,13 +157,29 @@ async def test_a_dead_redis_is_a_counted_miss_and_enters_degraded_mode() -> None
 
 
 @needs_redis
-def test_two_gateways_share_the_cache(
+def test_two_gateways_share_the_cache_and_another_account_does_not(
     make_emulator: Callable[..., Emulator], make_gateway: Callable[..., Gateway]
 ) -> None:
-    emulator = make_emulator()
-    db = random.Random().randrange(1, 16)  # a database of its own: the gateway's keys are fixed
-    env = {"GATEWAY_REDIS_URL": f"redis://127.0.0.1:6379/{db}", "GATEWAY_RESPONSE_CACHE_TTL": "0"}
-    first, second = make_gateway(emulator, **env), make_gateway(emulator, **env)
+    """Two replicas of one account share entries; a gateway of another AccessKeyId on the same
+    Redis doesn't read them (before, the key was the video ID alone). Both accounts are this
+    test's own, so are all the keys it makes and deletes."""
+    tag = uuid.uuid4().hex[:10]
+    accounts = [AccessKey(f"LTAI-share-{tag}-{n}", uuid.uuid4().hex) for n in "ab"]
+    emulator = make_emulator(keys=tuple(accounts))
+    env = {"GATEWAY_REDIS_URL": REDIS_URL, "GATEWAY_RESPONSE_CACHE_TTL": "0"}
+    mine, theirs = (
+        {
+            "ALIBABA_CLOUD_ACCESS_KEY_ID": a.access_key_id,
+            "ALIBABA_CLOUD_ACCESS_KEY_SECRET": a.secret,
+            **env,
+        }
+        for a in accounts
+    )
+    first, second, other = (
+        make_gateway(emulator, **mine),
+        make_gateway(emulator, **mine),
+        make_gateway(emulator, **theirs),
+    )
     ids = emulator.ids(ALL_SUCCEEDED, 3) + emulator.ids(PROCESSING, 2) + [emulator.missing_id]
     query = "query($ids: [ID!]!) { transcodeSummaries(videoIds: $ids) { videoId transcodeStatus } }"
     try:
@@ -168,9 +196,12 @@ def test_two_gateways_share_the_cache(
         assert 'gateway_cache_lookups_total{result="hit"} 6.0' in metrics
         ready = httpx.get(second.url + "/readyz").json()
         assert ready["checks"]["redis"] == "ok"
+        other.query(query, {"ids": ids})
+        assert emulator.accepted_calls == calls + 1  # its own call: nothing from the other account
+        assert 'result="hit"' not in httpx.get(other.url + "/metrics").text
     finally:
-        plain = redis.Redis.from_url(f"redis://127.0.0.1:6379/{db}")
-        keys = list(plain.scan_iter(match="vodgw:*"))
+        plain = redis.Redis.from_url(REDIS_URL)
+        keys = list(plain.scan_iter(match=f"vodgw:*LTAI-share-{tag}-*"))
         if keys:
             plain.delete(*keys)
         plain.close()
@@ -204,8 +235,112 @@ async def test_start_up_check_fails_with_one_line_and_no_password() -> None:
 @needs_redis
 async def test_start_up_check_passes_with_redis() -> None:
     await check_redis(load_settings({"GATEWAY_REDIS_URL": REDIS_URL}))
+    env = {"GATEWAY_REDIS_URL": REDIS_URL, "ALIBABA_CLOUD_ACCESS_KEY_ID": f"LTAI-check-{uuid.uuid4().hex}"}
+    env["ALIBABA_CLOUD_ACCESS_KEY_SECRET"] = "not-a-secret"
+    try:
+        await check_redis(load_settings(env))  # and the limiter's script runs there
+    finally:
+        plain = redis.Redis.from_url(REDIS_URL)
+        plain.delete(limit_key(env["ALIBABA_CLOUD_ACCESS_KEY_ID"]))
+        plain.close()
+
+
+@needs_redis_server
+async def test_start_up_check_tells_a_refused_login_from_an_absent_redis() -> None:
+    server = RedisServer(password="right-pw-41")
+    server.start()
+    try:
+        for auth in (":wrong-pw-42@", ""):
+            url = f"redis://{auth}127.0.0.1:{server.port}/0"
+            with pytest.raises(SettingsError) as caught:
+                await check_redis(load_settings({"GATEWAY_REDIS_URL": url}))
+            assert str(caught.value) == (
+                f"GATEWAY_REDIS_URL: Redis at redis://127.0.0.1:{server.port}/0 refuses the login "
+                "(AuthenticationError); check the user name and password in the URL"
+            )
+        await check_redis(load_settings({"GATEWAY_REDIS_URL": server.url}))
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def private_redis() -> Iterator[RedisServer]:
+    server = RedisServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@needs_redis
+async def test_start_up_check_keeps_the_grants_of_the_running_replicas(client: aioredis.Redis) -> None:
+    """The check runs the script on the account's live log: it drops only what the limiter would."""
+    account = f"LTAI-check-{uuid.uuid4().hex}"
+    key = limit_key(account)
+    try:
+        await trust(client, key)
+        seconds, micros = await client.time()
+        await client.zadd(
+            key, {"recent": (seconds - 1.03) * 1e6 + micros, "old": (seconds - 1.1) * 1e6 + micros}
+        )
+        env = {"GATEWAY_REDIS_URL": REDIS_URL, "ALIBABA_CLOUD_ACCESS_KEY_ID": account}
+        await check_redis(load_settings({**env, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "not-a-secret"}))
+        assert await client.zscore(key, "recent") is not None  # 1.03 s old: inside 1 s + 0.06 s
+        assert await client.zscore(key, "old") is None
+    finally:
+        await client.delete(key)
+
+
+@needs_redis_server
+async def test_start_up_check_fails_when_redis_refuses_the_script(private_redis: RedisServer) -> None:
+    """A Redis that answers PING but not EVALSHA (an ACL, a proxy without Lua) would put every
+    replica in degraded mode for good: refuse to start instead, with one line."""
+    admin = redis.Redis.from_url(private_redis.url)
+    admin.execute_command("ACL", "SETUSER", "gw", "on", ">gw-pw-93", "~*", "+@all", "-evalsha", "-eval")
+    admin.close()
+    env = {
+        "GATEWAY_REDIS_URL": f"redis://gw:gw-pw-93@127.0.0.1:{private_redis.port}/0",
+        "ALIBABA_CLOUD_ACCESS_KEY_ID": "LTAI-check",
+        "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "not-a-secret",
+    }
+    with pytest.raises(SettingsError) as caught:
+        await check_redis(load_settings(env))
+    assert str(caught.value) == (
+        f"GATEWAY_REDIS_URL: Redis at redis://127.0.0.1:{private_redis.port}/0 answers but refuses "
+        "the limiter's Lua script (NoPermissionError); it needs EVAL/EVALSHA and Redis 5 or later"
+    )
 
 
 def test_redacted_drops_the_user_and_password() -> None:
     assert redacted("rediss://user:pw@[::1]:6380/3") == "rediss://[::1]:6380/3"
     assert redacted("redis://:pw@redis/0") == "redis://redis/0"
+
+
+@needs_redis_server
+def test_an_idle_replica_switches_back_on_its_readiness_probe(
+    private_redis: RedisServer, make_emulator: Callable[..., Emulator], make_gateway: Callable[..., Gateway]
+) -> None:
+    """Redis returns while no lookups arrive: /readyz probes it (at most once a second), so the
+    gauge doesn't keep saying degraded until the next query."""
+    emulator = make_emulator()
+    gateway = make_gateway(emulator, GATEWAY_REDIS_URL=private_redis.url, GATEWAY_RESPONSE_CACHE_TTL="0")
+    query = "query($ids: [ID!]!) { transcodeSummaries(videoIds: $ids) { videoId } }"
+
+    def degraded() -> str:
+        text = httpx.get(gateway.url + "/metrics").text
+        return next(ln for ln in text.splitlines() if ln.startswith("gateway_degraded_mode "))
+
+    gateway.query(query, {"ids": emulator.ids(ALL_SUCCEEDED, 1)})
+    private_redis.stop()
+    gateway.query(query, {"ids": emulator.ids(PROCESSING, 1)})  # the cache read fails: degraded
+    assert degraded() == "gateway_degraded_mode 1.0"
+    assert httpx.get(gateway.url + "/readyz").json()["status"] == "degraded"
+    private_redis.start()
+    deadline = time.monotonic() + 5
+    while degraded() != "gateway_degraded_mode 0.0" and time.monotonic() < deadline:
+        httpx.get(gateway.url + "/readyz")
+        time.sleep(0.2)
+    assert degraded() == "gateway_degraded_mode 0.0"
+    assert httpx.get(gateway.url + "/readyz").json() == {
+        "status": "ok",
+        "checks": {"upstream": "ok", "redis": "ok"},
+    }

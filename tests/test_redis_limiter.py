@@ -1,5 +1,6 @@
 """The shared limiter on real Redis: atomic across clients, never N+1 grants in a window, exact
-wait hints; and the degraded mode (local share, pre-filled, probes, settling) on a private
+wait hints, a full window after Redis lost the log (a restart, a lost key); and the degraded mode
+(local share, pre-filled at every outage, probes with the script, settling) on a private
 redis-server that the tests stop and start."""
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import redis.asyncio as aioredis
 
 from gateway.clock import ManualClock
 from gateway.loading.redis_limiter import (
+    LIFETIME_MS,
     TIMEOUT,
     FailoverLimiter,
     RedisLink,
@@ -83,6 +85,11 @@ class RedisServer:
             self._proc.wait()
             self._proc = None
 
+    def restart(self) -> None:
+        """Killed and started again on the same port: an empty Redis with a new run_id."""
+        self.stop()
+        self.start()
+
 
 @pytest.fixture
 def private_redis() -> Iterator[RedisServer]:
@@ -99,9 +106,22 @@ async def client() -> AsyncIterator[aioredis.Redis]:
     await c.aclose()
 
 
+async def trust(client: aioredis.Redis, key: str) -> None:
+    """Mark ``key`` as a log this Redis has kept all along (what a first call, one window earlier,
+    leaves behind), so that a test starts from an empty window instead of a full one."""
+    info = await client.info("server")
+    await client.zadd(key, {f"run:{info['run_id']}": float("inf")})
+
+
+async def grants(client: aioredis.Redis, key: str) -> int:
+    """Members of the log that are grants (or placeholders), not its run_id marker."""
+    return int(await client.zcount(key, "-inf", "(inf"))
+
+
 @pytest.fixture
 async def key(client: aioredis.Redis) -> AsyncIterator[str]:
     name = f"vodgw-test:{uuid.uuid4().hex}:limit:demo"
+    await trust(client, name)
     yield name
     await client.delete(name)
 
@@ -168,8 +188,8 @@ async def test_wait_hint_is_the_time_until_the_oldest_grant_leaves(client: aiore
     after = await redis_time(client)
     assert before <= at <= after
     assert wait == pytest.approx(1.06 - 0.3 - (at - before), abs=2e-6)
-    assert await client.zcard(key) == 3  # a refusal takes nothing
-    assert 0 < await client.pttl(key) or await client.pttl(key) == -1
+    assert await grants(client, key) == 3  # a refusal takes nothing
+    assert 0 < await client.pttl(key)
 
 
 @needs_redis
@@ -180,7 +200,7 @@ async def test_grants_older_than_the_span_are_forgotten(client: aioredis.Redis, 
     assert await limiter.try_acquire() == 0.0
     assert await client.zscore(key, "expired") is None
     assert await limiter.try_acquire() > 0
-    assert 0 < await client.pttl(key) <= 2060  # the log expires on its own once idle
+    assert 0 < await client.pttl(key) <= LIFETIME_MS  # the log (and its run_id) expires once idle
 
 
 @needs_redis
@@ -189,6 +209,68 @@ async def test_the_script_is_reloaded_after_script_flush(client: aioredis.Redis,
     assert await limiter.try_acquire() == 0.0
     await client.script_flush()
     assert await limiter.try_acquire() == 0.0  # EVALSHA fails with NOSCRIPT, then EVAL loads it
+
+
+@needs_redis
+async def test_a_probe_checks_the_script_without_taking_a_grant(client: aioredis.Redis, key: str) -> None:
+    limiter = RedisWindowLimiter(client, key, 2)
+    assert await limiter.check() is True
+    assert await grants(client, key) == 0
+    assert await limiter.try_acquire() == 0.0
+    assert await limiter.check() is True
+    assert await grants(client, key) == 1
+
+
+@needs_redis
+async def test_a_lost_log_counts_as_a_full_window(client: aioredis.Redis, key: str) -> None:
+    """A key that vanished (flushed, evicted, never written) may have held grants: no client may
+    take any for one span, and the wait says so."""
+    limiter = RedisWindowLimiter(client, key, 15, window=1.0, margin=0.06)
+    assert await limiter.try_acquire() == 0.0
+    await client.delete(key)
+    assert await limiter.try_acquire() == pytest.approx(1.06)
+    other = RedisWindowLimiter(client, key, 15, window=1.0, margin=0.06)
+    assert 1.0 < await other.try_acquire() <= 1.06  # the same for every client
+    assert await grants(client, key) == 15  # placeholders, at the time the loss was seen
+
+
+@needs_redis_server
+async def test_a_restarted_redis_does_not_grant_the_window_twice(private_redis: RedisServer) -> None:
+    """Killed and started again between two calls: the pooled connection reconnects at once (one
+    retry), so no error is seen, but the script sees a new run_id and refuses for one span.
+    Before, the empty log granted all 15 again at once: 30 calls within a few milliseconds."""
+    c = connect(private_redis.url)
+    try:
+        key = "vodgw:limit:restart"
+        await trust(c, key)
+        limiter = RedisWindowLimiter(c, key, 15, window=1.0, margin=0.06)
+        assert [await limiter.try_acquire() for _ in range(15)] == [0.0] * 15
+        private_redis.restart()
+        waits = [await limiter.try_acquire() for _ in range(15)]
+        assert waits[0] == pytest.approx(1.06) and all(w > 1.0 for w in waits)
+    finally:
+        await c.aclose()
+
+
+@needs_redis_server
+async def test_the_script_works_where_info_is_not_allowed(private_redis: RedisServer) -> None:
+    """INFO is in @dangerous, which managed Redis ACLs often deny: the script then keeps a marker
+    of its own, so it still notices a lost key (but not a restart that kept its data)."""
+    admin = redis.Redis.from_url(private_redis.url)
+    admin.execute_command("ACL", "SETUSER", "limited", "on", ">pw-7c1", "~*", "+@all", "-info")
+    admin.close()
+    c = connect(f"redis://limited:pw-7c1@127.0.0.1:{private_redis.port}/0")
+    key = "vodgw:limit:acl"
+    try:
+        limiter = RedisWindowLimiter(c, key, 3, window=1.0)
+        assert await limiter.try_acquire() == pytest.approx(1.0)  # no log yet: a full window
+        assert await c.zscore(key, "run:?") == float("inf")
+        await c.zremrangebyscore(key, "-inf", "(inf")  # one span later
+        assert [await limiter.try_acquire() for _ in range(4)][:3] == [0.0, 0.0, 0.0]
+        await c.delete(key)
+        assert await limiter.try_acquire() == pytest.approx(1.0)
+    finally:
+        await c.aclose()
 
 
 def test_share_is_floor_of_qps_over_replicas() -> None:
@@ -202,10 +284,17 @@ def test_share_is_floor_of_qps_over_replicas() -> None:
 
 
 def failover(url: str, clock: ManualClock, changes: list[bool], share: int = 5) -> FailoverLimiter:
+    """The gateway's wiring: the link probes with the limiter's own script."""
     c = connect(url)
-    link = RedisLink(c, clock, on_change=changes.append, local_qps=share)
     shared = RedisWindowLimiter(c, f"vodgw-test:{uuid.uuid4().hex}:limit", 15, window=1.0, margin=0.06)
+    link = RedisLink(c, clock, on_change=changes.append, local_qps=share, check=shared.check)
     return FailoverLimiter(shared, link, clock, share=share, window=1.0, margin=0.06)
+
+
+async def trust_limiter(limiter: FailoverLimiter) -> None:
+    """A Redis that kept the log (a healed partition), not an empty one that restarted: Redis's
+    own clock doesn't follow the tests' ManualClock, so its full window would never pass."""
+    await trust(limiter._link.client, limiter._shared.key)
 
 
 async def grants_now(limiter: FailoverLimiter, attempts: int = 20) -> int:
@@ -255,6 +344,7 @@ async def test_probes_at_most_once_per_interval_and_switches_back(caplog: pytest
             await limiter.try_acquire()
         assert pings == 1  # 1.5 s in degraded mode: one probe (at 1.2 s), failed
         server.start()
+        await trust_limiter(limiter)
         await clock.advance(0.6)
         await limiter.try_acquire()
         assert pings == 1  # 2.1 s: not yet due again
@@ -283,6 +373,7 @@ async def test_redis_dying_while_healthy_switches_to_a_prefilled_local_share(
 ) -> None:
     clock, changes = ManualClock(), []
     limiter = failover(private_redis.url, clock, changes)
+    await trust_limiter(limiter)
     try:
         assert await grants_now(limiter, 3) == 3  # through Redis
         assert changes == []
@@ -291,4 +382,84 @@ async def test_redis_dying_while_healthy_switches_to_a_prefilled_local_share(
         assert changes == [True]
         assert await grants_now(limiter) == 0
     finally:
+        await limiter._link.client.aclose()
+
+
+@needs_redis_server
+async def test_redis_failing_while_settling_starts_from_a_full_window(private_redis: RedisServer) -> None:
+    """Back from one outage, still settling (the local share binds too, and it is unused): Redis
+    fails again. Other replicas may have taken all 15 through Redis in this very window, so no
+    local grant may stand. Before, the settling window carried on: up to 15 + 5 in one window."""
+    clock, changes = ManualClock(), []
+    limiter = failover(private_redis.url, clock, changes)
+    try:
+        private_redis.stop()
+        await limiter.try_acquire()
+        private_redis.start()
+        await trust_limiter(limiter)
+        await clock.advance(1.06)
+        assert await limiter.try_acquire() == 0  # probed, back, settling: granted by both
+        assert changes == [True, False] and limiter.local is not None
+        await clock.advance(1.06)  # the local grants have left its window
+        private_redis.stop()
+        assert await limiter.try_acquire() == pytest.approx(1.06)  # the failing call: refused
+        assert changes == [True, False, True]
+        assert await grants_now(limiter) == 0  # a fresh, full local window
+        await clock.advance(1.06)
+        assert await grants_now(limiter) == 5
+    finally:
+        await limiter._link.client.aclose()
+
+
+@needs_redis_server
+async def test_an_outage_seen_first_by_the_cache_also_starts_from_a_full_window(
+    private_redis: RedisServer,
+) -> None:
+    """The cache's failed read can put the link in degraded mode before the limiter calls Redis:
+    the limiter's settling window must not carry over into that outage either."""
+    clock, changes = ManualClock(), []
+    limiter = failover(private_redis.url, clock, changes)
+    link = limiter._link
+    try:
+        private_redis.stop()
+        await limiter.try_acquire()
+        private_redis.start()
+        await trust_limiter(limiter)
+        await clock.advance(1.06)
+        assert await limiter.try_acquire() == 0  # settling
+        await clock.advance(1.06)
+        link.failed(ConnectionError("a cache read failed"))  # what RedisCache does
+        assert await grants_now(limiter) == 0
+        await clock.advance(1.06)
+        assert await grants_now(limiter) == 5
+    finally:
+        await link.client.aclose()
+
+
+@needs_redis_server
+async def test_a_redis_that_answers_ping_but_not_the_script_stays_degraded(
+    private_redis: RedisServer,
+) -> None:
+    """Recovery means the script runs again. A Redis that PINGs but refuses EVALSHA (an ACL, an
+    out-of-memory or read-only replica) keeps the replica on its local share, instead of
+    flapping in and out of degraded mode every probe interval, each time from a full window."""
+    clock, changes = ManualClock(), []
+    limiter = failover(private_redis.url, clock, changes)
+    await trust_limiter(limiter)
+    admin = redis.Redis.from_url(private_redis.url)
+    try:
+        assert await limiter.try_acquire() == 0
+        admin.execute_command("ACL", "SETUSER", "default", "-evalsha", "-eval")
+        assert await limiter.try_acquire() == pytest.approx(1.06)
+        assert changes == [True]
+        for _ in range(3):
+            await clock.advance(1.06)  # a probe is due each time, and fails
+            assert await grants_now(limiter) == 5
+        assert changes == [True] and limiter._link.degraded
+        admin.execute_command("ACL", "SETUSER", "default", "+@all")
+        await clock.advance(1.06)
+        assert await limiter.try_acquire() == 0
+        assert changes == [True, False]
+    finally:
+        admin.close()
         await limiter._link.client.aclose()

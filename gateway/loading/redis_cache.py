@@ -17,13 +17,16 @@ from gateway.loading.redis_limiter import KEY_PREFIX, REDIS_FAILURES, RedisLink
 
 
 class RedisCache:
-    """Outcomes as compact JSON under ``<prefix>summary:<format>:<videoId>``, expiring by PX."""
+    """Outcomes as compact JSON under ``<prefix>summary:<format>:<AccessKeyId>:<videoId>``,
+    expiring by PX. The AccessKeyId keeps gateways of different accounts (or RAM users with
+    different permissions) that share one Redis from answering each other's lookups."""
 
     def __init__(
         self,
         client: aioredis.Redis,
         ttls: CacheTTLs,
         *,
+        account: str,
         link: RedisLink | None = None,
         prefix: str = KEY_PREFIX,
         on_error: Callable[[str, int], None] | None = None,
@@ -31,7 +34,7 @@ class RedisCache:
         self._client = client
         self._ttls = ttls
         self._link = link
-        self._prefix = f"{prefix}summary:{codec.FORMAT}:"
+        self._prefix = f"{prefix}summary:{codec.FORMAT}:{account}:"
         self._on_error = on_error
 
     def key(self, video_id: str) -> str:

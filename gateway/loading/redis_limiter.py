@@ -6,9 +6,15 @@ agree on time and no two of them can both take the last grant.
 
 :class:`FailoverLimiter` uses it while Redis answers. When Redis fails it enters degraded mode:
 each replica grants from a local window of ``floor(qps / replicas)`` calls, pre-filled as if that
-share had just been spent, so the switch itself cannot burst. After Redis returns, the local
-window keeps binding for a settling period long enough that every replica has noticed too
-(one probe interval) and the grants taken without Redis have left the window.
+share had just been spent, so the switch itself cannot burst: every outage starts from a full
+window, even one that begins while the last one is still settling. Redis counts as back when the
+script itself runs again (not merely a PING). The local window then keeps binding for a settling
+period long enough that every replica has noticed too (one probe interval) and the grants taken
+without Redis have left the window.
+
+A Redis that restarted (or failed over, or lost the key) no longer knows the grants of the last
+window. The script notices, because the log records which Redis process (``run_id``) keeps it,
+and then counts the window as full for one span, for every replica alike.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import asyncio
 import itertools
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
@@ -33,31 +39,55 @@ log = logging.getLogger("gateway.redis")
 KEY_PREFIX = "vodgw:"
 PROBE_INTERVAL = 1.0  # seconds between reconnection attempts in degraded mode
 TIMEOUT = 1.0  # seconds for one Redis command (local Redis answers in well under 1 ms)
+# An idle log is kept this long (with its run_id), so that only a day's idleness costs one full
+# window at the next call; a log that lost its grants is never trusted.
+LIFETIME_MS = 24 * 3600 * 1000
 
-# KEYS[1] the account's grant log; ARGV: calls, span (µs), a unique member for this grant.
-# Returns {wait_us, now_us}: wait 0 when granted, else µs until the oldest grant leaves the span.
+# KEYS[1] the account's grant log; ARGV: calls, span (µs), a unique member for this grant, and
+# "1" to probe only (check and clean up, grant nothing). Returns {wait_us, now_us}: wait 0 when
+# granted, else µs until the oldest grant leaves the span.
+# The log holds one "run:<run_id>" member scored +inf: the Redis process that kept it. When it is
+# missing (a restart, a failover, a flush, an evicted key, or the very first call), the grants of
+# the last span are unknown, so the window is filled with placeholders at the current time.
 WINDOW_SCRIPT = """
 local key = KEYS[1]
 local calls = tonumber(ARGV[1])
 local span = tonumber(ARGV[2])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local ok, info = pcall(redis.call, 'INFO', 'server')
+local owner = 'run:' .. ((ok and string.match(info, 'run_id:(%w+)')) or '?')
+if not redis.call('ZSCORE', key, owner) then
+  redis.call('ZREMRANGEBYSCORE', key, '+inf', '+inf')
+  redis.call('ZADD', key, '+inf', owner)
+  for i = 1, calls do
+    redis.call('ZADD', key, now, 'unknown:' .. i)
+  end
+end
 redis.call('ZREMRANGEBYSCORE', key, '-inf', now - span)
-if redis.call('ZCARD', key) < calls then
+redis.call('PEXPIRE', key, LIFETIME_MS)
+if ARGV[4] == '1' then
+  return {0, now}
+end
+if redis.call('ZCARD', key) - 1 < calls then
   redis.call('ZADD', key, now, ARGV[3])
-  redis.call('PEXPIRE', key, math.ceil(span / 1000) + 1000)
   return {0, now}
 end
 local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
 return {math.max(1, tonumber(oldest[2]) + span - now), now}
-"""
+""".replace("LIFETIME_MS", str(LIFETIME_MS))
 
 REDIS_FAILURES: tuple[type[BaseException], ...] = (RedisError, OSError, asyncio.TimeoutError)
 
 
+def limit_key(access_key_id: str) -> str:
+    return f"{KEY_PREFIX}limit:{access_key_id}"
+
+
 def connect(url: str) -> aioredis.Redis:
     """A client that fails fast: short timeouts, and one immediate retry on a broken connection
-    (a pooled connection to a Redis that restarted fails once, then reconnects)."""
+    (a pooled connection to a Redis that restarted fails once, then reconnects; the script
+    notices the restart itself)."""
     return aioredis.Redis.from_url(
         url,
         socket_timeout=TIMEOUT,
@@ -85,11 +115,20 @@ class RedisWindowLimiter:
     async def acquire_at(self) -> tuple[float, float]:
         """(seconds to wait, 0 when granted; Redis's time of the decision in seconds)."""
         member = f"{self._member}{next(self._seq)}"
-        wait_us, now_us = await self._script(keys=[self.key], args=[self._calls, self._span_us, member])
-        return int(wait_us) / 1_000_000, int(now_us) / 1_000_000
+        return await self._run(member, "0")
 
     async def try_acquire(self) -> float:
         return (await self.acquire_at())[0]
+
+    async def check(self) -> bool:
+        """Run the script without taking a grant: does Redis answer it (not merely a PING)?"""
+        await self._run("", "1")
+        return True
+
+    async def _run(self, member: str, probe: str) -> tuple[float, float]:
+        args: list[str | int] = [self._calls, self._span_us, member, probe]
+        wait_us, now_us = await self._script(keys=[self.key], args=args)
+        return int(wait_us) / 1_000_000, int(now_us) / 1_000_000
 
 
 class RedisLink:
@@ -102,13 +141,16 @@ class RedisLink:
         on_change: Callable[[bool], None] | None = None,
         probe_interval: float = PROBE_INTERVAL,
         local_qps: int | None = None,
+        check: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         self.client = client
         self.local_qps = local_qps
         self._clock = clock
         self._on_change = on_change
         self.probe_interval = probe_interval
+        self.check = check or client.ping  # what "Redis answers" means: the limiter passes its script
         self.degraded = False
+        self.outages = 0  # outages entered so far: each one starts a fresh local window
         self.recovered_at: float | None = None
         self._next_probe = 0.0
 
@@ -117,6 +159,7 @@ class RedisLink:
         if self.degraded:
             return
         self.degraded = True
+        self.outages += 1
         self._next_probe = self._clock.now() + self.probe_interval
         share = f"; local limit {self.local_qps} calls/s" if self.local_qps is not None else ""
         log.warning(
@@ -127,7 +170,7 @@ class RedisLink:
             self._on_change(True)
 
     async def probe_if_due(self) -> None:
-        """In degraded mode, PING Redis at most once per probe interval; leave it on an answer."""
+        """In degraded mode, check Redis at most once per probe interval; leave it on an answer."""
         if not self.degraded or self._clock.now() < self._next_probe:
             return
         self._next_probe = self._clock.now() + self.probe_interval
@@ -142,7 +185,7 @@ class RedisLink:
 
     async def ping(self) -> bool:
         try:
-            return bool(await self.client.ping())
+            return bool(await self.check())
         except REDIS_FAILURES:
             return False
 
@@ -169,6 +212,7 @@ class FailoverLimiter:
         # Redis may return just after a probe fails; every replica notices within the next one.
         self._settle = window + margin + link.probe_interval + TIMEOUT
         self._local: SlidingWindowLimiter | None = None
+        self._outage = 0  # the link's outage the local window was made for
 
     @property
     def local(self) -> SlidingWindowLimiter | None:
@@ -192,17 +236,19 @@ class FailoverLimiter:
         try:
             return await self._shared.try_acquire()
         except REDIS_FAILURES as exc:
+            # Redis may have granted up to its limit in the last window, this call included: a
+            # local grant taken while settling doesn't stand, and the outage starts from a full window
             link.failed(exc)
-            if local is not None:  # settling: the local grant just taken stands in degraded mode
-                return 0.0
             return self._outage_window().try_acquire_now()
 
     def _outage_window(self) -> SlidingWindowLimiter:
-        if self._local is None:
+        """The local window of the current outage, pre-filled when the outage began."""
+        if self._local is None or self._outage != self._link.outages:
             local = SlidingWindowLimiter(self.share, self._clock, window=self._window, margin=self._margin)
             for _ in range(self.share):  # as if the share had just been spent: no burst at the switch
                 local.try_acquire_now()
             self._local = local
+            self._outage = self._link.outages
         return self._local
 
 
