@@ -46,7 +46,7 @@ log = logging.getLogger("gateway.graphql")
 
 INTERNAL = "INTERNAL_SERVER_ERROR"
 NO_QUERY = (
-    "No GraphQL query in the request: POST JSON {\"query\": ...} or GET ?query=...; "
+    'No GraphQL query in the request: POST JSON {"query": ...} or GET ?query=...; '
     "a browser opening this URL gets the GraphiQL explorer (unless GATEWAY_GRAPHIQL=false)"
 )
 _CODE_BY_STATUS = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 415: "BAD_REQUEST"}

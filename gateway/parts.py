@@ -120,7 +120,12 @@ def _redis_parts(
     share = share_of(settings.vod_qps, settings.replicas)
     client = _redis_client(url)
     margin = settings.vod_qps_margin
-    shared = RedisWindowLimiter(client, limit_key(account), settings.vod_qps, window=1.0, margin=margin)
+    # a grant whose replica died mid-call stops counting after the longest an attempt can take
+    # (pool, connect, write and read, VOD_TIMEOUT each)
+    hold = 4 * settings.vod_timeout
+    shared = RedisWindowLimiter(
+        client, limit_key(account), settings.vod_qps, window=1.0, margin=margin, hold=hold
+    )
     # Redis is back when the limiter's script runs again, not merely when it answers a PING
     link = RedisLink(
         client,

@@ -33,7 +33,7 @@ class Settings:
     vod_region: str = "cn-shanghai"
     vod_endpoint: str = "https://vod.cn-shanghai.aliyuncs.com"
     vod_qps: int = 15
-    vod_qps_margin: float = 0.06
+    vod_qps_margin: float = 0.01
     vod_timeout: float = 5.0
     vod_max_wait: float = 10.0
     vod_signature: SignatureVersion = "v3"
@@ -184,7 +184,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         vod_region=region,
         vod_endpoint=endpoint,
         vod_qps=_get(env, "VOD_QPS", _positive_int, 15, "a whole number of calls per second >= 1"),
-        vod_qps_margin=_get(env, "VOD_QPS_MARGIN", _non_negative_float, 0.06, "seconds >= 0"),
+        vod_qps_margin=_get(env, "VOD_QPS_MARGIN", _non_negative_float, 0.01, "seconds >= 0"),
         vod_timeout=_get(env, "VOD_TIMEOUT", _positive_float, 5.0, "seconds > 0"),
         vod_max_wait=_get(env, "VOD_MAX_WAIT", _positive_float, 10.0, "seconds > 0"),
         vod_signature=_get(env, "VOD_SIGNATURE", _signature, "v3", "v3 or v1"),

@@ -10,7 +10,7 @@ import pytest
 from gateway.clock import ManualClock, settle
 from gateway.loading.batcher import Batcher
 from gateway.loading.cache import CacheTTLs, MemoryCache
-from gateway.loading.limiter import Admission, SlidingWindowLimiter
+from gateway.loading.limiter import Admission, Grant, SlidingWindowLimiter
 from gateway.vod.client import Admit
 from gateway.vod.errors import RateLimited, UpstreamUnavailable, VideoNotFound
 from gateway.vod.models import SummaryPage, SummaryStatus, TranscodeSummaryRecord
@@ -30,14 +30,18 @@ class FakeUpstream:
         self.hold: asyncio.Event | None = None
 
     async def __call__(self, ids: list[str], deadline: float, admit: Admit) -> SummaryPage:
-        await admit(deadline)
-        self.calls.append(list(ids))
-        if self.hold is not None:
-            await self.hold.wait()
-        if self.fail & set(ids):
-            raise UpstreamUnavailable("boom")
-        found = {i: record(i) for i in ids if i not in self.missing}
-        return SummaryPage("r", found, frozenset(self.missing & set(ids)))
+        permit = await admit(deadline)
+        try:
+            self.calls.append(list(ids))
+            if self.hold is not None:
+                await self.hold.wait()
+            if self.fail & set(ids):
+                raise UpstreamUnavailable("boom")
+            found = {i: record(i) for i in ids if i not in self.missing}
+            return SummaryPage("r", found, frozenset(self.missing & set(ids)))
+        finally:  # as the VOD client does: the answer is in
+            if permit is not None:
+                await permit.release()
 
 
 def make(
@@ -217,3 +221,48 @@ async def test_an_idle_gateway_never_holds_a_lookup() -> None:
         assert len(upstream.calls) == i + 1  # sent on the next turn, no timer
         await task
         await clock.advance(0.07)  # no call within the last call interval: idle
+
+
+class CountingLimiter:
+    """The local limiter, counting grants taken and not yet released."""
+
+    def __init__(self, clock: ManualClock, calls: int = 15) -> None:
+        self._inner = SlidingWindowLimiter(calls, clock)
+        self.out = 0
+
+    async def try_acquire(self) -> tuple[float, Grant | None]:
+        wait, grant = await self._inner.try_acquire()
+        if grant is None:
+            return wait, None
+        self.out += 1
+        counter = self
+
+        class Counted:
+            async def release(self) -> None:
+                counter.out -= 1
+                await grant.release()
+
+        return 0.0, Counted()
+
+
+async def test_every_grant_goes_back_whatever_became_of_its_batch() -> None:
+    """A grant unreturned would hold its place in the window for good (well, for MAX_HOLD)."""
+    clock = ManualClock()
+    limiter = CountingLimiter(clock)
+    upstream = FakeUpstream(fail=["bad"])
+    batcher = Batcher(upstream, Admission(limiter, clock), clock)
+    await batcher.load_many([f"v{i}" for i in range(25)])  # three calls
+    await batcher.load_many(["bad", "ok"])  # a failed call
+    upstream.hold = asyncio.Event()
+    held = asyncio.create_task(batcher.load_many(["slow"]))
+    await settle()
+    assert limiter.out == 1  # out while its call is
+    upstream.hold.set()
+    await held
+
+    async def broken(ids: list[str], deadline: float, admit: Admit) -> SummaryPage:
+        raise RuntimeError("a bug before the call: the pump's grant was never used")
+
+    batcher = Batcher(broken, Admission(limiter, clock), clock)
+    assert isinstance((await batcher.load_many(["x"]))[0], Exception)
+    assert limiter.out == 0

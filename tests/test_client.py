@@ -267,14 +267,23 @@ async def test_throttling_backs_off_with_jitter_and_every_attempt_passes_the_lim
     creds = Credentials("AKID", Secret(SECRET))
     client = VodClient(http, "http://vod.test", creds, clock=clock, retry=policy, rng=random.Random(1))
     admitted: list[float] = []
+    events: list[str] = []
 
-    async def admit(deadline: float) -> None:
+    class Permit:
+        async def release(self) -> None:
+            events.append(f"released after {calls} answers")
+
+    async def admit(deadline: float) -> Permit:
         admitted.append(deadline)
+        events.append("admitted")
+        return Permit()
 
     deadline = clock.now() + 1.5
     with pytest.raises(UpstreamThrottled):
         await client.get_transcode_summary(["a"], deadline=deadline, admit=admit)
     assert calls == len(admitted) == len(clock.slept) + 1  # each attempt, retries too, was admitted
+    # each permit goes back once its attempt is answered, before the backoff and the next attempt
+    assert events == [e for n in range(1, calls + 1) for e in ("admitted", f"released after {n} answers")]
     assert set(admitted) == {deadline}
     for n, slept in enumerate(clock.slept):
         nominal = min(0.4, 0.1 * 2**n)  # doubling up to the cap, then half fixed and half random

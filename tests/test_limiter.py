@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import random
 
 import pytest
 
 from gateway.clock import ManualClock, settle
-from gateway.loading.limiter import Admission, RateLimitExceeded, SlidingWindowLimiter
+from gateway.loading.limiter import MAX_HOLD, RECHECK, Admission, RateLimitExceeded, SlidingWindowLimiter
 
 
 def max_in_window(times: list[float], window: float = 1.0) -> int:
-    return max(sum(1 for u in times if t <= u < t + window) for t in times)
+    """The most ``times`` in any window (t - window, t], as a strict upstream counts them."""
+    return max(sum(1 for u in times if t - window < u <= t) for t in times)
 
 
 async def test_no_window_ever_holds_more_than_n_calls() -> None:
@@ -20,8 +22,9 @@ async def test_no_window_ever_holds_more_than_n_calls() -> None:
     granted: list[float] = []
 
     async def caller() -> None:
-        await admission.acquire(deadline=clock.now() + 100)
+        grant = await admission.acquire(deadline=clock.now() + 100)
         granted.append(clock.now())
+        await grant.release()  # an answer at once
 
     tasks = [asyncio.create_task(caller()) for _ in range(100)]
     await settle()
@@ -33,16 +36,78 @@ async def test_no_window_ever_holds_more_than_n_calls() -> None:
     assert max_in_window(granted) == 15
 
 
+async def test_a_strict_upstream_never_counts_one_too_many_whatever_the_jitter() -> None:
+    """Each call reaches the upstream at any moment between being sent and being answered (network,
+    and CPU scheduling on both sides); answers take 0 to 300 ms. Counting a call until a window
+    after its answer keeps every upstream window at 15, with no margin at all."""
+    clock = ManualClock()
+    admission = Admission(SlidingWindowLimiter(15, clock), clock)
+    rng = random.Random(5)
+    arrivals: list[float] = []
+
+    async def call() -> None:
+        grant = await admission.acquire(deadline=clock.now() + 1000)
+        sent = clock.now()
+        latency = rng.uniform(0.0, 0.3)
+        arrivals.append(sent + rng.uniform(0.0, latency))  # when the upstream counts it
+        await clock.sleep(latency)
+        await grant.release()
+
+    tasks = [asyncio.create_task(call()) for _ in range(300)]
+    while not all(t.done() for t in tasks):
+        await clock.advance(0.01)
+    assert len(arrivals) == 300
+    assert max_in_window(arrivals) <= 15
+
+
+async def test_a_call_still_out_keeps_counting() -> None:
+    clock = ManualClock()
+    limiter = SlidingWindowLimiter(2, clock)
+    wait, first = await limiter.try_acquire()
+    assert wait == 0 and first is not None
+    wait, second = await limiter.try_acquire()
+    assert wait == 0 and second is not None
+    await clock.advance(5.0)  # both still out, however long ago they were granted
+    assert await limiter.try_acquire() == (RECHECK, None)  # nothing known yet: ask again soon
+    await first.release()
+    wait, third = await limiter.try_acquire()
+    assert wait == pytest.approx(1.0) and third is None  # one window after that answer
+    await clock.advance(1.0)
+    wait, third = await limiter.try_acquire()
+    assert wait == 0 and third is not None
+
+
 async def test_margin_widens_the_window() -> None:
     clock = ManualClock()
     limiter = SlidingWindowLimiter(2, clock, margin=0.1)
-    assert await limiter.try_acquire() == 0
-    assert await limiter.try_acquire() == 0
-    assert await limiter.try_acquire() == pytest.approx(1.1)
+    for _ in range(2):
+        wait, grant = await limiter.try_acquire()
+        assert wait == 0 and grant is not None
+        await grant.release()
+    assert (await limiter.try_acquire())[0] == pytest.approx(1.1)
     await clock.advance(1.0)
-    assert await limiter.try_acquire() == pytest.approx(0.1)
+    assert (await limiter.try_acquire())[0] == pytest.approx(0.1)
     await clock.advance(0.1)
-    assert await limiter.try_acquire() == 0
+    assert (await limiter.try_acquire())[0] == 0
+
+
+async def test_a_grant_never_released_stops_counting_after_the_hold() -> None:
+    clock = ManualClock()
+    limiter = SlidingWindowLimiter(1, clock)
+    assert (await limiter.try_acquire())[0] == 0  # taken and leaked
+    await clock.advance(MAX_HOLD)
+    assert (await limiter.try_acquire())[0] == RECHECK
+    await clock.advance(1.0)
+    assert (await limiter.try_acquire())[0] == 0
+
+
+async def test_fill_counts_a_full_window_from_now() -> None:
+    clock = ManualClock()
+    limiter = SlidingWindowLimiter(3, clock)
+    limiter.fill()
+    assert (await limiter.try_acquire())[0] == pytest.approx(1.0)
+    await clock.advance(1.0)
+    assert (await limiter.try_acquire())[0] == 0
 
 
 async def test_waiters_are_served_in_fifo_order() -> None:
@@ -51,8 +116,9 @@ async def test_waiters_are_served_in_fifo_order() -> None:
     order: list[int] = []
 
     async def caller(n: int) -> None:
-        await admission.acquire(deadline=clock.now() + 100)
+        grant = await admission.acquire(deadline=clock.now() + 100)
         order.append(n)
+        await grant.release()
 
     tasks = []
     for n in range(6):
@@ -67,7 +133,7 @@ async def test_waiters_are_served_in_fifo_order() -> None:
 async def test_deadline_gives_rate_limited() -> None:
     clock = ManualClock()
     admission = Admission(SlidingWindowLimiter(1, clock), clock)
-    await admission.acquire(deadline=clock.now() + 10)
+    await (await admission.acquire(deadline=clock.now() + 10)).release()
     with pytest.raises(RateLimitExceeded) as info:
         await admission.acquire(deadline=clock.now() + 0.5)
     assert info.value.code == "RATE_LIMITED"
@@ -80,11 +146,11 @@ async def test_deadline_gives_rate_limited() -> None:
 async def test_a_waiter_gives_up_at_its_deadline_and_others_go_on() -> None:
     clock = ManualClock()
     admission = Admission(SlidingWindowLimiter(1, clock), clock)
-    await admission.acquire(deadline=clock.now() + 10)
+    await (await admission.acquire(deadline=clock.now() + 10)).release()
     patient = asyncio.create_task(admission.acquire(deadline=clock.now() + 10))
     await settle()
     await clock.advance(1.0)
-    assert (await patient) == pytest.approx(1.0)
+    await (await patient).release()
     hasty = asyncio.create_task(admission.acquire(deadline=clock.now() + 0.2))
     await settle()
     with pytest.raises(RateLimitExceeded):

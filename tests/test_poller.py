@@ -67,9 +67,11 @@ class World:
 
     async def fetch(self, ids: list[str], deadline: float, admit: Admit) -> SummaryPage:
         """A Batcher fetch function."""
-        await admit(deadline)
+        permit = await admit(deadline)
         self.calls.append((self.clock.now(), list(ids)))
         found = {i: o for i in ids if isinstance(o := self._one(i), TranscodeSummaryRecord)}
+        if permit is not None:
+            await permit.release()  # answered at once
         return SummaryPage("r", found, frozenset(set(ids) - set(found)))
 
     def _one(self, video_id: str) -> Outcome:

@@ -19,6 +19,7 @@ import redis
 import redis.asyncio as aioredis
 
 from gateway.clock import ManualClock
+from gateway.loading.limiter import RECHECK
 from gateway.loading.redis_limiter import (
     LIFETIME_MS,
     TIMEOUT,
@@ -113,6 +114,14 @@ async def trust(client: aioredis.Redis, key: str) -> None:
     await client.zadd(key, {f"run:{info['run_id']}": float("inf")})
 
 
+async def take(limiter: RedisWindowLimiter | FailoverLimiter) -> float:
+    """Ask for a grant as a call answered at once would: 0 and released, or the wait."""
+    wait, grant = await limiter.try_acquire()
+    if grant is not None:
+        await grant.release()
+    return wait
+
+
 async def grants(client: aioredis.Redis, key: str) -> int:
     """Members of the log that are grants (or placeholders), not its run_id marker."""
     return int(await client.zcount(key, "-inf", "(inf"))
@@ -144,11 +153,11 @@ async def test_grants_are_atomic_across_clients(key: str) -> None:
     finally:
         for c in clients:
             await c.aclose()
-    times = [t for _, t in results]
+    times = [t for _, _, t in results]
     assert max(times) - min(times) < 10.0  # all inside one window, so exactly `calls` may pass
-    waits = [w for w, _ in results]
-    assert waits.count(0.0) == 15
-    assert all(0 < w <= 10.0 for w in waits if w)
+    waits = [w for w, _, _ in results]
+    assert waits.count(0.0) == 15 and sum(g is not None for _, g, _ in results) == 15
+    assert all(w == RECHECK for w in waits if w)  # the 15 are all still out: ask again shortly
 
 
 @needs_redis
@@ -162,9 +171,10 @@ async def test_never_more_than_n_in_any_window_under_load(key: str) -> None:
         limiter = RedisWindowLimiter(c, key, calls, window=span)
         try:
             for _ in range(200):
-                wait, at = await limiter.acquire_at()
-                if wait == 0:
+                wait, grant, at = await limiter.acquire_at()
+                if grant is not None:
                     granted.append(at)
+                    await grant.release()
                     if len(granted) >= 4 * calls:
                         return
                 else:
@@ -183,8 +193,9 @@ async def test_never_more_than_n_in_any_window_under_load(key: str) -> None:
 async def test_wait_hint_is_the_time_until_the_oldest_grant_leaves(client: aioredis.Redis, key: str) -> None:
     limiter = RedisWindowLimiter(client, key, 3, window=1.0, margin=0.06)
     before = await redis_time(client)
-    await client.zadd(key, {f"old{i}": round((before - 0.3) * 1e6) for i in range(3)})
-    wait, at = await limiter.acquire_at()
+    # three calls answered 0.3 s ago: each counts until 1.06 s after its answer
+    await client.zadd(key, {f"old{i}": round((before - 0.3 + 1.06) * 1e6) for i in range(3)})
+    wait, _, at = await limiter.acquire_at()
     after = await redis_time(client)
     assert before <= at <= after
     assert wait == pytest.approx(1.06 - 0.3 - (at - before), abs=2e-6)
@@ -196,19 +207,22 @@ async def test_wait_hint_is_the_time_until_the_oldest_grant_leaves(client: aiore
 async def test_grants_older_than_the_span_are_forgotten(client: aioredis.Redis, key: str) -> None:
     limiter = RedisWindowLimiter(client, key, 2, window=1.0, margin=0.06)
     now = await redis_time(client)
-    await client.zadd(key, {"expired": round((now - 1.07) * 1e6), "recent": round((now - 0.5) * 1e6)})
-    assert await limiter.try_acquire() == 0.0
+    # answered 1.07 s and 0.5 s ago: scored with when they stop counting
+    await client.zadd(
+        key, {"expired": round((now - 1.07 + 1.06) * 1e6), "recent": round((now - 0.5 + 1.06) * 1e6)}
+    )
+    assert await take(limiter) == 0.0
     assert await client.zscore(key, "expired") is None
-    assert await limiter.try_acquire() > 0
+    assert await take(limiter) > 0
     assert 0 < await client.pttl(key) <= LIFETIME_MS  # the log (and its run_id) expires once idle
 
 
 @needs_redis
 async def test_the_script_is_reloaded_after_script_flush(client: aioredis.Redis, key: str) -> None:
     limiter = RedisWindowLimiter(client, key, 5)
-    assert await limiter.try_acquire() == 0.0
+    assert await take(limiter) == 0.0
     await client.script_flush()
-    assert await limiter.try_acquire() == 0.0  # EVALSHA fails with NOSCRIPT, then EVAL loads it
+    assert await take(limiter) == 0.0  # EVALSHA fails with NOSCRIPT, then EVAL loads it
 
 
 @needs_redis
@@ -216,7 +230,7 @@ async def test_a_probe_checks_the_script_without_taking_a_grant(client: aioredis
     limiter = RedisWindowLimiter(client, key, 2)
     assert await limiter.check() is True
     assert await grants(client, key) == 0
-    assert await limiter.try_acquire() == 0.0
+    assert await take(limiter) == 0.0
     assert await limiter.check() is True
     assert await grants(client, key) == 1
 
@@ -226,11 +240,11 @@ async def test_a_lost_log_counts_as_a_full_window(client: aioredis.Redis, key: s
     """A key that vanished (flushed, evicted, never written) may have held grants: no client may
     take any for one span, and the wait says so."""
     limiter = RedisWindowLimiter(client, key, 15, window=1.0, margin=0.06)
-    assert await limiter.try_acquire() == 0.0
+    assert await take(limiter) == 0.0
     await client.delete(key)
-    assert await limiter.try_acquire() == pytest.approx(1.06)
+    assert await take(limiter) == pytest.approx(1.06)
     other = RedisWindowLimiter(client, key, 15, window=1.0, margin=0.06)
-    assert 1.0 < await other.try_acquire() <= 1.06  # the same for every client
+    assert 1.0 < await take(other) <= 1.06  # the same for every client
     assert await grants(client, key) == 15  # placeholders, at the time the loss was seen
 
 
@@ -244,9 +258,9 @@ async def test_a_restarted_redis_does_not_grant_the_window_twice(private_redis: 
         key = "vodgw:limit:restart"
         await trust(c, key)
         limiter = RedisWindowLimiter(c, key, 15, window=1.0, margin=0.06)
-        assert [await limiter.try_acquire() for _ in range(15)] == [0.0] * 15
+        assert [await take(limiter) for _ in range(15)] == [0.0] * 15
         private_redis.restart()
-        waits = [await limiter.try_acquire() for _ in range(15)]
+        waits = [await take(limiter) for _ in range(15)]
         assert waits[0] == pytest.approx(1.06) and all(w > 1.0 for w in waits)
     finally:
         await c.aclose()
@@ -263,12 +277,12 @@ async def test_the_script_works_where_info_is_not_allowed(private_redis: RedisSe
     key = "vodgw:limit:acl"
     try:
         limiter = RedisWindowLimiter(c, key, 3, window=1.0)
-        assert await limiter.try_acquire() == pytest.approx(1.0)  # no log yet: a full window
+        assert await take(limiter) == pytest.approx(1.0)  # no log yet: a full window
         assert await c.zscore(key, "run:?") == float("inf")
         await c.zremrangebyscore(key, "-inf", "(inf")  # one span later
-        assert [await limiter.try_acquire() for _ in range(4)][:3] == [0.0, 0.0, 0.0]
+        assert [await take(limiter) for _ in range(4)][:3] == [0.0, 0.0, 0.0]
         await c.delete(key)
-        assert await limiter.try_acquire() == pytest.approx(1.0)
+        assert await take(limiter) == pytest.approx(1.0)
     finally:
         await c.aclose()
 
@@ -298,7 +312,7 @@ async def trust_limiter(limiter: FailoverLimiter) -> None:
 
 
 async def grants_now(limiter: FailoverLimiter, attempts: int = 20) -> int:
-    return sum([await limiter.try_acquire() == 0 for _ in range(attempts)])
+    return sum([await take(limiter) == 0 for _ in range(attempts)])
 
 
 @needs_redis_server
@@ -308,7 +322,7 @@ async def test_unreachable_redis_enters_degraded_mode_without_a_burst(
     clock, changes = ManualClock(), []
     limiter = failover(f"redis://127.0.0.1:{free_port()}/0", clock, changes)
     with caplog.at_level(logging.WARNING, logger="gateway.redis"):
-        assert await limiter.try_acquire() == pytest.approx(1.06)  # pre-filled: nothing at the switch
+        assert await take(limiter) == pytest.approx(1.06)  # pre-filled: nothing at the switch
     assert changes == [True]
     assert [r.levelname for r in caplog.records] == ["WARNING"]
     assert "entering degraded mode; local limit 5 calls/s" in caplog.records[0].getMessage()
@@ -337,20 +351,20 @@ async def test_probes_at_most_once_per_interval_and_switches_back(caplog: pytest
 
     limiter._link.ping = counting_ping  # type: ignore[method-assign]
     try:
-        await limiter.try_acquire()
+        await take(limiter)
         assert changes == [True]
         for _ in range(5):
             await clock.advance(0.3)
-            await limiter.try_acquire()
+            await take(limiter)
         assert pings == 1  # 1.5 s in degraded mode: one probe (at 1.2 s), failed
         server.start()
         await trust_limiter(limiter)
         await clock.advance(0.6)
-        await limiter.try_acquire()
+        await take(limiter)
         assert pings == 1  # 2.1 s: not yet due again
         await clock.advance(0.2)  # 2.3 s: the next probe is due
         with caplog.at_level(logging.WARNING, logger="gateway.redis"):
-            assert await limiter.try_acquire() == 0  # granted by both windows
+            assert await take(limiter) == 0  # granted by both windows
         assert changes == [True, False]
         assert "leaving degraded mode" in caplog.records[-1].getMessage()
         assert pings == 2
@@ -378,7 +392,7 @@ async def test_redis_dying_while_healthy_switches_to_a_prefilled_local_share(
         assert await grants_now(limiter, 3) == 3  # through Redis
         assert changes == []
         private_redis.stop()
-        assert await limiter.try_acquire() == pytest.approx(1.06)
+        assert await take(limiter) == pytest.approx(1.06)
         assert changes == [True]
         assert await grants_now(limiter) == 0
     finally:
@@ -394,15 +408,15 @@ async def test_redis_failing_while_settling_starts_from_a_full_window(private_re
     limiter = failover(private_redis.url, clock, changes)
     try:
         private_redis.stop()
-        await limiter.try_acquire()
+        await take(limiter)
         private_redis.start()
         await trust_limiter(limiter)
         await clock.advance(1.06)
-        assert await limiter.try_acquire() == 0  # probed, back, settling: granted by both
+        assert await take(limiter) == 0  # probed, back, settling: granted by both
         assert changes == [True, False] and limiter.local is not None
         await clock.advance(1.06)  # the local grants have left its window
         private_redis.stop()
-        assert await limiter.try_acquire() == pytest.approx(1.06)  # the failing call: refused
+        assert await take(limiter) == pytest.approx(1.06)  # the failing call: refused
         assert changes == [True, False, True]
         assert await grants_now(limiter) == 0  # a fresh, full local window
         await clock.advance(1.06)
@@ -422,11 +436,11 @@ async def test_an_outage_seen_first_by_the_cache_also_starts_from_a_full_window(
     link = limiter._link
     try:
         private_redis.stop()
-        await limiter.try_acquire()
+        await take(limiter)
         private_redis.start()
         await trust_limiter(limiter)
         await clock.advance(1.06)
-        assert await limiter.try_acquire() == 0  # settling
+        assert await take(limiter) == 0  # settling
         await clock.advance(1.06)
         link.failed(ConnectionError("a cache read failed"))  # what RedisCache does
         assert await grants_now(limiter) == 0
@@ -448,9 +462,9 @@ async def test_a_redis_that_answers_ping_but_not_the_script_stays_degraded(
     await trust_limiter(limiter)
     admin = redis.Redis.from_url(private_redis.url)
     try:
-        assert await limiter.try_acquire() == 0
+        assert await take(limiter) == 0
         admin.execute_command("ACL", "SETUSER", "default", "-evalsha", "-eval")
-        assert await limiter.try_acquire() == pytest.approx(1.06)
+        assert await take(limiter) == pytest.approx(1.06)
         assert changes == [True]
         for _ in range(3):
             await clock.advance(1.06)  # a probe is due each time, and fails
@@ -458,8 +472,47 @@ async def test_a_redis_that_answers_ping_but_not_the_script_stays_degraded(
         assert changes == [True] and limiter._link.degraded
         admin.execute_command("ACL", "SETUSER", "default", "+@all")
         await clock.advance(1.06)
-        assert await limiter.try_acquire() == 0
+        assert await take(limiter) == 0
         assert changes == [True, False]
     finally:
         admin.close()
         await limiter._link.client.aclose()
+
+
+@needs_redis
+async def test_a_call_still_out_counts_until_its_answer(client: aioredis.Redis, key: str) -> None:
+    """The upstream may count a call any time before its answer: it holds its place till then,
+    and one span after."""
+    limiter = RedisWindowLimiter(client, key, 2, window=1.0, margin=0.06, hold=30.0)
+    wait, first, _ = await limiter.acquire_at()
+    assert wait == 0 and first is not None
+    assert (await limiter.acquire_at())[1] is not None
+    assert await take(limiter) == RECHECK  # both out: nothing is known yet
+    await first.release()
+    wait = await take(limiter)
+    assert 1.0 < wait <= 1.06  # one span after that answer
+    assert await grants(client, key) == 2
+
+
+@needs_redis
+async def test_a_grant_whose_replica_died_mid_call_frees_after_its_hold(
+    client: aioredis.Redis, key: str
+) -> None:
+    limiter = RedisWindowLimiter(client, key, 1, window=0.05, margin=0.0, hold=0.2)
+    wait, grant, granted_at = await limiter.acquire_at()
+    assert wait == 0 and grant is not None  # and never released: the process is gone
+    assert await take(limiter) == RECHECK
+    end = await client.zscore(key, f"{limiter._member}0")
+    assert end == pytest.approx((granted_at + 0.25) * 1e6, abs=2)  # hold + span
+    await asyncio.sleep(0.3)
+    assert await take(limiter) == 0.0
+
+
+@needs_redis
+async def test_a_release_after_the_log_was_lost_adds_nothing(client: aioredis.Redis, key: str) -> None:
+    limiter = RedisWindowLimiter(client, key, 3, window=1.0)
+    _, grant, _ = await limiter.acquire_at()
+    assert grant is not None
+    await client.delete(key)
+    await grant.release()
+    assert not await client.exists(key)  # no stray member, no log without its run_id

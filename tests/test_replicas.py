@@ -39,11 +39,10 @@ pytestmark = pytest.mark.slow
 CLI = str(Path(sys.executable).with_name("vod-gateway"))
 QPS = 15
 REPLICAS = 3
-# The limiter spaces any 16 calls by 1 s + this margin at Redis; the strict emulator counts them at
-# arrival, after 20-60 ms of random latency. Five busy processes on a shared 2-core machine add
-# scheduling delays on both sides: with the default 0.06 s, 16 calls once arrived within 0.949 s
-# (3 throttled in 1 of 5 runs). These tests are about sharing the budget, not about that jitter.
-MARGIN = 0.2
+# Every gateway runs with the default VOD_QPS_MARGIN: a call counts from its grant until a window
+# after its answer, so the 20-60 ms of emulator latency and the scheduling delays of five busy
+# processes on a shared 2-core machine can't squeeze 16 arrivals into one window.
+MARGIN = 0.01  # the default VOD_QPS_MARGIN, for the waits below
 QUERY = "query($ids: [ID!]!) { transcodeSummaries(videoIds: $ids) { videoId transcodeStatus } }"
 TERMINAL = {"CompleteAllSucc": "COMPLETE_ALL_SUCC", "CompleteAllFail": "COMPLETE_ALL_FAIL"}
 TERMINAL["CompletePartialSucc"] = "COMPLETE_PARTIAL_SUCC"
@@ -150,7 +149,6 @@ def gateway_env(emulator: str, redis_url: str, account: str, secret: str) -> dic
         VOD_ENDPOINT=emulator,
         GATEWAY_REDIS_URL=redis_url,
         GATEWAY_REPLICAS=str(REPLICAS),
-        VOD_QPS_MARGIN=str(MARGIN),
         GATEWAY_CACHE_TTL_ACTIVE="0",
         GATEWAY_CACHE_TTL_TERMINAL="0",
         GATEWAY_CACHE_TTL_NOT_FOUND="0",
@@ -240,8 +238,7 @@ def calls_per_second(records: list[dict[str, Any]], start: float, end: float) ->
 
 def tightest(records: list[dict[str, Any]], calls: int = QPS + 1) -> float:
     """The shortest time in which ``calls`` calls arrived (admitted or throttled): at least 1 s
-    means no 1-second window ever saw more than ``calls - 1``; the limiter spaces them by
-    1 s + VOD_QPS_MARGIN, and what is missing from that is the jitter between grant and arrival."""
+    means no 1-second window ever saw more than ``calls - 1``."""
     times = sorted(r["at"] for r in records if r["outcome"] in ("ok", "throttled"))
     return min((b - a for a, b in zip(times, times[calls - 1 :], strict=False)), default=float("inf"))
 

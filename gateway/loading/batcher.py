@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from gateway.clock import Clock
 from gateway.loading.cache import Outcome, SummaryCache, Usable, read_cached
-from gateway.loading.limiter import Admission, RateLimitExceeded
+from gateway.loading.limiter import Admission, Grant, RateLimitExceeded
 from gateway.vod.client import MAX_IDS_PER_CALL, Admit
 from gateway.vod.errors import UpstreamError, UpstreamUnavailable, VideoNotFound, VodError
 from gateway.vod.models import SummaryPage
@@ -156,7 +156,7 @@ class Batcher:
             else:
                 deadline = self._clock.now() + self._max_wait
             try:
-                await self._admission.acquire(deadline)
+                grant = await self._admission.acquire(deadline)
             except RateLimitExceeded as exc:
                 if queries:
                     self._expire(exc.next_grant_at, exc)
@@ -170,9 +170,11 @@ class Batcher:
             start = self._next_slot if now - self._next_slot < self._pace else now
             self._next_slot = start + self._pace
             if batch:
-                task = asyncio.get_running_loop().create_task(self._run(batch))
+                task = asyncio.get_running_loop().create_task(self._run(batch, grant))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
+            else:  # everyone waiting left meanwhile: no call goes
+                await grant.release()
 
     async def _paced(self) -> None:
         """Space calls at least ``pace`` apart: the account's average call interval.
@@ -226,23 +228,24 @@ class Batcher:
                     entry.future.cancel()
         return batch
 
-    async def _run(self, batch: dict[str, _Entry]) -> None:
+    async def _run(self, batch: dict[str, _Entry], grant: Grant) -> None:
         ids = list(batch)
         deadline = min(e.deadline for e in batch.values())
-        first = True
+        first: Grant | None = grant
 
-        async def admit_retry(retry_deadline: float) -> None:
+        async def admit(retry_deadline: float) -> Grant:
+            """The first attempt goes on the pump's grant; retries queue for their own."""
             nonlocal first
-            if first:
-                first = False
-                return
-            await self._admission.acquire(retry_deadline)
+            if first is not None:
+                taken, first = first, None
+                return taken
+            return await self._admission.acquire(retry_deadline)
 
         self.calls += 1
         self.ids_sent += len(ids)
         outcomes: dict[str, Outcome]
         try:
-            page = await self._fetch(ids, deadline, admit_retry)
+            page = await self._fetch(ids, deadline, admit)
             outcomes = outcomes_from_page(ids, page)
             if self._cache is not None:
                 await self._cache.put_many(outcomes)
@@ -259,6 +262,8 @@ class Batcher:
                 self._inflight.pop(video_id, None)
                 if not entry.future.done():
                     entry.future.set_result(outcomes[video_id])
+            if first is not None:  # the fetch never used the pump's grant
+                await first.release()
 
     async def aclose(self) -> None:
         for task in [self._pump_task, *self._tasks]:

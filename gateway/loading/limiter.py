@@ -1,5 +1,13 @@
 """The per-account call budget: at most N calls in any window, waited for in FIFO order.
 
+Upstream, a call is counted when it arrives, which is some time between our sending it and our
+receiving its answer: network latency and CPU scheduling (ours, and the service's) move it within
+that span. A window of grant times with a fixed margin is therefore only safe while that jitter
+stays under the margin. Here a call counts from its grant until ``window + margin`` after its
+answer came back (a :class:`Grant` is released then), so any two calls N apart arrive at least a
+window apart, whatever the latency, and every delay on our side only makes us more careful.
+Throughput at saturation is ``N / (window + margin + latency)`` calls per second.
+
 A :class:`Limiter` only answers "may a call go now, and if not, how long until one may"; the
 :class:`Admission` in front of it queues callers FIFO and enforces their deadlines. The local
 limiter lives here; the Redis one (shared by replicas) implements the same protocol.
@@ -8,47 +16,79 @@ limiter lives here; the Redis one (shared by replicas) implements the same proto
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from collections.abc import Callable
 from typing import Protocol
 
 from gateway.clock import Clock
 from gateway.vod.errors import RateLimited
 
+RECHECK = 0.05
+"""Seconds to wait before asking again when every counted call is still waiting for its answer."""
+MAX_HOLD = 120.0
+"""A grant not released this long after it was taken stops counting: a guard against a leak, far
+beyond any attempt's timeouts."""
 
-class Limiter(Protocol):
-    async def try_acquire(self) -> float:
-        """Take one call if the window allows it and return 0; else return seconds to wait."""
+
+class Grant(Protocol):
+    async def release(self) -> None:
+        """The call's answer came back (or it was never sent): it counts one window from now."""
         ...
 
 
-class SlidingWindowLimiter:
-    """At most ``calls`` grants in any ``window + margin`` seconds (a sliding log of grants).
+class Limiter(Protocol):
+    async def try_acquire(self) -> tuple[float, Grant | None]:
+        """(0, a grant) if a call may go now; else (seconds to wait before asking again, None)."""
+        ...
 
-    The margin widens the window so that a strict 1-second window upstream, seeing our calls
-    shifted by network jitter, still never counts one too many.
-    """
+
+class _LocalGrant:
+    __slots__ = ("_limiter", "end", "released")
+
+    def __init__(self, limiter: SlidingWindowLimiter) -> None:
+        self._limiter = limiter
+        self.end = limiter.clock.now() + MAX_HOLD + limiter.span  # until released: the call is out
+        self.released = False
+
+    async def release(self) -> None:
+        self.release_now()
+
+    def release_now(self) -> None:
+        if not self.released:
+            self.released = True
+            self.end = min(self.end, self._limiter.clock.now() + self._limiter.span)
+
+
+class SlidingWindowLimiter:
+    """At most ``calls`` calls counted at once; each counts until ``window + margin`` after its
+    grant is released."""
 
     def __init__(self, calls: int, clock: Clock, window: float = 1.0, margin: float = 0.0) -> None:
         if calls < 1:
             raise ValueError("calls must be >= 1")
         self._calls = calls
-        self._span = window + margin
-        self._clock = clock
-        self._grants: deque[float] = deque()
+        self.span = window + margin
+        self.clock = clock
+        self._counted: list[_LocalGrant] = []
 
-    async def try_acquire(self) -> float:
+    async def try_acquire(self) -> tuple[float, Grant | None]:
         return self.try_acquire_now()
 
-    def try_acquire_now(self) -> float:
-        now = self._clock.now()
-        grants = self._grants
-        while grants and grants[0] <= now - self._span:
-            grants.popleft()
-        if len(grants) < self._calls:
-            grants.append(now)
-            return 0.0
-        return grants[0] + self._span - now
+    def try_acquire_now(self) -> tuple[float, _LocalGrant | None]:
+        now = self.clock.now()
+        counted = self._counted = [g for g in self._counted if g.end > now]
+        if len(counted) < self._calls:
+            grant = _LocalGrant(self)
+            counted.append(grant)
+            return 0.0, grant
+        ends = [g.end for g in counted if g.released]
+        return (min(ends) - now if ends else RECHECK), None  # none released: all still out
+
+    def fill(self) -> None:
+        """Count ``calls`` calls answered just now: nothing may go for one span."""
+        for _ in range(self._calls - len(self._counted)):
+            _, grant = self.try_acquire_now()
+            if grant is not None:
+                grant.release_now()
 
 
 class RateLimitExceeded(RateLimited):
@@ -71,19 +111,20 @@ class Admission:
         self._lock = asyncio.Lock()  # asyncio.Lock hands over in FIFO order, without barging
         self.waiting = 0
 
-    async def acquire(self, deadline: float) -> float:
-        """Wait for a grant; return the seconds waited, or raise RateLimitExceeded at the deadline."""
+    async def acquire(self, deadline: float) -> Grant:
+        """Wait for a grant (release it when the call's answer is in), or raise RateLimitExceeded
+        as soon as the next grant is known to come after ``deadline``."""
         started = self._clock.now()
         self.waiting += 1
         try:
             async with self._lock:
                 while True:
-                    wait = await self._limiter.try_acquire()
+                    wait, grant = await self._limiter.try_acquire()
                     now = self._clock.now()
-                    if wait <= 0:
+                    if grant is not None:
                         if self._on_wait is not None:
                             self._on_wait(now - started)
-                        return now - started
+                        return grant
                     if now + wait > deadline:
                         raise RateLimitExceeded(now - started, now + wait)
                     await self._clock.sleep(wait)

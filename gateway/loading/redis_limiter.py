@@ -32,7 +32,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from gateway.clock import Clock
-from gateway.loading.limiter import SlidingWindowLimiter
+from gateway.loading.limiter import MAX_HOLD, RECHECK, Grant, SlidingWindowLimiter
 
 log = logging.getLogger("gateway.redis")
 
@@ -43,38 +43,46 @@ TIMEOUT = 1.0  # seconds for one Redis command (local Redis answers in well unde
 # window at the next call; a log that lost its grants is never trusted.
 LIFETIME_MS = 24 * 3600 * 1000
 
-# KEYS[1] the account's grant log; ARGV: calls, span (µs), a unique member for this grant, and
-# "1" to probe only (check and clean up, grant nothing). Returns {wait_us, now_us}: wait 0 when
-# granted, else µs until the oldest grant leaves the span.
+# KEYS[1] the account's call log; ARGV: calls, span (µs), a member, the mode ("grant", "probe":
+# check and clean up, grant nothing, "release": the member's answer is in), hold (µs). Each member
+# is scored with the time it stops counting: a grant is scored ``now + hold + span`` while its call
+# is out (hold bounds an attempt, so a replica that dies mid-call frees its grant), and
+# ``now + span`` once released. Returns {wait_us, now_us}: wait 0 when granted (or for the other
+# modes), else µs until the soonest member stops counting (more than span: all are still out).
 # The log holds one "run:<run_id>" member scored +inf: the Redis process that kept it. When it is
-# missing (a restart, a failover, a flush, an evicted key, or the very first call), the grants of
-# the last span are unknown, so the window is filled with placeholders at the current time.
+# missing (a restart, a failover, a flush, an evicted key, or the very first call), the calls of
+# the last span are unknown, so the window is filled with placeholders counting one span from now.
 WINDOW_SCRIPT = """
 local key = KEYS[1]
 local calls = tonumber(ARGV[1])
 local span = tonumber(ARGV[2])
+local mode = ARGV[4]
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+if mode == 'release' then
+  redis.call('ZADD', key, 'XX', 'LT', now + span, ARGV[3])
+  return {0, now}
+end
 local ok, info = pcall(redis.call, 'INFO', 'server')
 local owner = 'run:' .. ((ok and string.match(info, 'run_id:(%w+)')) or '?')
 if not redis.call('ZSCORE', key, owner) then
   redis.call('ZREMRANGEBYSCORE', key, '+inf', '+inf')
   redis.call('ZADD', key, '+inf', owner)
   for i = 1, calls do
-    redis.call('ZADD', key, now, 'unknown:' .. i)
+    redis.call('ZADD', key, now + span, 'unknown:' .. i)
   end
 end
-redis.call('ZREMRANGEBYSCORE', key, '-inf', now - span)
+redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
 redis.call('PEXPIRE', key, LIFETIME_MS)
-if ARGV[4] == '1' then
+if mode == 'probe' then
   return {0, now}
 end
 if redis.call('ZCARD', key) - 1 < calls then
-  redis.call('ZADD', key, now, ARGV[3])
+  redis.call('ZADD', key, now + tonumber(ARGV[5]) + span, ARGV[3])
   return {0, now}
 end
-local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
-return {math.max(1, tonumber(oldest[2]) + span - now), now}
+local soonest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+return {math.max(1, tonumber(soonest[2]) - now), now}
 """.replace("LIFETIME_MS", str(LIFETIME_MS))
 
 REDIS_FAILURES: tuple[type[BaseException], ...] = (RedisError, OSError, asyncio.TimeoutError)
@@ -96,39 +104,70 @@ def connect(url: str) -> aioredis.Redis:
     )
 
 
+class RedisGrant:
+    """A grant in the shared log; released with Redis's clock when the call's answer is in."""
+
+    __slots__ = ("_limiter", "_member")
+
+    def __init__(self, limiter: RedisWindowLimiter, member: str) -> None:
+        self._limiter = limiter
+        self._member = member
+
+    async def release(self) -> None:
+        try:
+            await self._limiter._run(self._member, "release")
+        except REDIS_FAILURES as exc:  # the grant then counts until its hold ends: safe, if slower
+            log.debug("could not release a grant in Redis: %s", type(exc).__name__)
+
+
 class RedisWindowLimiter:
-    """At most ``calls`` grants in any ``window + margin`` seconds, across every process sharing
-    ``key`` (the same semantics as :class:`~gateway.loading.limiter.SlidingWindowLimiter`)."""
+    """At most ``calls`` calls counted at once across every process sharing ``key``; a call
+    counts from its grant until ``window + margin`` after its release (the semantics of
+    :class:`~gateway.loading.limiter.SlidingWindowLimiter`), on Redis's clock."""
 
     def __init__(
-        self, client: aioredis.Redis, key: str, calls: int, window: float = 1.0, margin: float = 0.0
+        self,
+        client: aioredis.Redis,
+        key: str,
+        calls: int,
+        window: float = 1.0,
+        margin: float = 0.0,
+        hold: float = MAX_HOLD,
     ) -> None:
         if calls < 1:
             raise ValueError("calls must be >= 1")
         self.key = key
         self._calls = calls
         self._span_us = round((window + margin) * 1_000_000)
+        self._hold_us = round(hold * 1_000_000)
         self._script = client.register_script(WINDOW_SCRIPT)  # EVALSHA, loading it on NOSCRIPT
         self._member = f"{uuid.uuid4().hex[:12]}:"
         self._seq = itertools.count()
 
-    async def acquire_at(self) -> tuple[float, float]:
-        """(seconds to wait, 0 when granted; Redis's time of the decision in seconds)."""
+    async def acquire_at(self) -> tuple[float, RedisGrant | None, float]:
+        """(seconds to wait, 0 when granted; the grant; Redis's time of the decision in seconds)."""
         member = f"{self._member}{next(self._seq)}"
-        return await self._run(member, "0")
+        wait_us, now_us = await self._run(member, "grant")
+        now = now_us / 1_000_000
+        if wait_us == 0:
+            return 0.0, RedisGrant(self, member), now
+        # a released call counts at most one span from now; longer means every one is still out
+        return (wait_us / 1_000_000 if wait_us <= self._span_us else RECHECK), None, now
 
-    async def try_acquire(self) -> float:
-        return (await self.acquire_at())[0]
+    async def try_acquire(self) -> tuple[float, Grant | None]:
+        wait, grant, _ = await self.acquire_at()
+        return wait, grant
 
     async def check(self) -> bool:
         """Run the script without taking a grant: does Redis answer it (not merely a PING)?"""
-        await self._run("", "1")
+        await self._run("", "probe")
         return True
 
-    async def _run(self, member: str, probe: str) -> tuple[float, float]:
-        args: list[str | int] = [self._calls, self._span_us, member, probe]
+    async def _run(self, member: str, mode: str) -> tuple[int, int]:
+        """(µs to wait, Redis's time in µs)."""
+        args: list[str | int] = [self._calls, self._span_us, member, mode, self._hold_us]
         wait_us, now_us = await self._script(keys=[self.key], args=args)
-        return int(wait_us) / 1_000_000, int(now_us) / 1_000_000
+        return int(wait_us), int(now_us)
 
 
 class RedisLink:
@@ -219,7 +258,7 @@ class FailoverLimiter:
         """The local window, while degraded or settling after an outage."""
         return self._local
 
-    async def try_acquire(self) -> float:
+    async def try_acquire(self) -> tuple[float, Grant | None]:
         link = self._link
         await link.probe_if_due()
         if link.degraded:
@@ -229,27 +268,45 @@ class FailoverLimiter:
             link.recovered_at is None or self._clock.now() >= link.recovered_at + self._settle
         ):
             local = self._local = None
+        settling: Grant | None = None
         if local is not None:
-            wait = local.try_acquire_now()  # settling: both windows must grant
-            if wait > 0:
-                return wait
+            wait, settling = local.try_acquire_now()  # settling: both windows must grant
+            if settling is None:
+                return wait, None
         try:
-            return await self._shared.try_acquire()
+            wait, shared = await self._shared.try_acquire()
         except REDIS_FAILURES as exc:
             # Redis may have granted up to its limit in the last window, this call included: a
             # local grant taken while settling doesn't stand, and the outage starts from a full window
             link.failed(exc)
             return self._outage_window().try_acquire_now()
+        if settling is None or shared is None:
+            if settling is not None:
+                await settling.release()  # taken for nothing: it still counts, to be safe
+            return wait, shared
+        return 0.0, _Both(settling, shared)
 
     def _outage_window(self) -> SlidingWindowLimiter:
         """The local window of the current outage, pre-filled when the outage began."""
         if self._local is None or self._outage != self._link.outages:
             local = SlidingWindowLimiter(self.share, self._clock, window=self._window, margin=self._margin)
-            for _ in range(self.share):  # as if the share had just been spent: no burst at the switch
-                local.try_acquire_now()
+            local.fill()  # as if the share had just been spent: no burst at the switch
             self._local = local
             self._outage = self._link.outages
         return self._local
+
+
+class _Both:
+    """A settling grant: the local window's and the shared one's, released together."""
+
+    __slots__ = ("_grants",)
+
+    def __init__(self, *grants: Grant) -> None:
+        self._grants = grants
+
+    async def release(self) -> None:
+        for grant in self._grants:
+            await grant.release()
 
 
 def share_of(qps: int, replicas: int) -> int:

@@ -1,7 +1,8 @@
 """The VOD client: one signed GetTranscodeSummary call, with retries, mapped to typed errors.
 
 Each attempt first passes ``admit`` (the per-account limiter), so retries spend the same budget as
-first calls. The caller's ``deadline`` bounds how long throttling retries may go on.
+first calls, and releases its permit when its answer (or its failure) is in. The caller's
+``deadline`` bounds how long throttling retries may go on.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import random
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import httpx
 import orjson
@@ -30,7 +32,16 @@ from gateway.vod.models import MalformedResponse, SummaryPage, parse_page
 log = logging.getLogger("gateway.upstream")
 
 MAX_IDS_PER_CALL = 10
-Admit = Callable[[float], Awaitable[object]]
+
+
+class Permit(Protocol):
+    """The limiter's leave for one attempt; released as soon as the attempt's answer is in."""
+
+    async def release(self) -> None: ...
+
+
+Admit = Callable[[float], Awaitable[Permit | None]]
+"""deadline -> a permit for one attempt (None: no limiter), or an error such as RateLimited."""
 
 
 async def _admit_always(deadline: float) -> None:
@@ -90,11 +101,14 @@ class VodClient:
         unavailable_left = self._retry.unavailable_retries
         throttles = 0
         while True:
-            await admit(deadline)
+            permit = await admit(deadline)
             try:
                 return await self._attempt(video_ids)
             except _Retryable as retryable:
                 error = retryable.error
+            finally:  # the upstream has counted this attempt by now, whatever became of it
+                if permit is not None:
+                    await permit.release()
             now = self._clock.now()
             if isinstance(error, UpstreamThrottled):
                 backoff = min(self._retry.throttle_cap, self._retry.throttle_base * 2**throttles)
