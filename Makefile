@@ -52,6 +52,7 @@ federation-deps:
 
 ## bench: throughput at the account limit and the gateway's own CPU cost (prints a table)
 bench: $(STAMP)
+	command -v wrk >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null)
 	$(BIN)/python -m bench
 
 ## fuzz: a longer generated-operation run (FUZZ_EXAMPLES=20000 by default; the suite runs 2,000)

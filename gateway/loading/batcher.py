@@ -1,8 +1,8 @@
 """The gateway-wide scheduler beneath the per-request DataLoaders.
 
 IDs wanted by every in-flight request join one queue, oldest first. Each time the limiter grants a
-call (and at most once per average call interval), the pump takes up to 10 pending IDs and sends
-them together. An ID already pending or in
+call (for a part-filled call, at most once per average call interval), the pump takes up to 10
+pending IDs and sends them together. An ID already pending or in
 flight is never asked twice (single flight): all its waiters share one future. When the gateway is
 idle, the first lookup goes out on the next event-loop turn; at saturation, calls fill to 10.
 
@@ -77,6 +77,7 @@ class Batcher:
         self._background: OrderedDict[str, _Entry] = OrderedDict()  # low priority: the poller's
         self._inflight: dict[str, _Entry] = {}
         self._pump_task: asyncio.Task[None] | None = None
+        self._filled = asyncio.Event()  # set when a full call's worth of IDs is waiting
         self._tasks: set[asyncio.Task[None]] = set()
         self.calls = 0
         self.ids_sent = 0
@@ -129,6 +130,8 @@ class Batcher:
                     entry = self._pending[video_id] = _Entry(future, self._clock.now() + self._max_wait)
             entry.waiters += 1
             entries[video_id] = entry
+        if self._full():
+            self._filled.set()  # a call held by the pacer may go now
         self._ensure_pump()
         try:
             if entries:
@@ -165,9 +168,10 @@ class Batcher:
                 continue
             batch = self._take()
             # slots follow each other at ``pace``, so a late wake-up doesn't slow the rate down;
-            # after a pause longer than one slot, the schedule restarts from now
+            # after a pause longer than one slot, or a full call that went early, the schedule
+            # restarts from now
             now = self._clock.now()
-            start = self._next_slot if now - self._next_slot < self._pace else now
+            start = self._next_slot if 0 <= now - self._next_slot < self._pace else now
             self._next_slot = start + self._pace
             if batch:
                 task = asyncio.get_running_loop().create_task(self._run(batch, grant))
@@ -177,18 +181,32 @@ class Batcher:
                 await grant.release()
 
     async def _paced(self) -> None:
-        """Space calls at least ``pace`` apart: the account's average call interval.
+        """Hold a part-filled call until ``pace`` after the last one: the account's average call
+        interval.
 
-        This never lowers throughput, and it keeps the calls evenly spread: a burst would spend
-        the second's budget on calls of one or two IDs (and a sliding window would then repeat
-        that burst every second), and bursts bunch up the network and CPU jitter that a strict
-        window upstream counts. While a call waits its turn, IDs keep joining it, so calls fill
-        to 10 under load. A lookup arriving when no call went out within ``pace`` (an idle
+        A burst would spend the second's budget on calls of one or two IDs (and a sliding window
+        would then repeat that burst every second); while a call waits its turn, IDs keep joining
+        it, so calls fill to 10 under load. A full call of queries is never held: it goes as soon
+        as the limiter lets it (spacing full calls evenly would only make each wait for the
+        slowest answer before it). A lookup arriving when no call went out within ``pace`` (an idle
         gateway) is sent at once.
         """
         wait = self._next_slot - self._clock.now()
-        if wait > 0:
-            await self._clock.sleep(wait)
+        if wait <= 0 or self._full():
+            return
+        self._filled.clear()
+        sleep = asyncio.ensure_future(self._clock.sleep(wait))
+        filled = asyncio.ensure_future(self._filled.wait())
+        try:
+            await asyncio.wait({sleep, filled}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleep.cancel()
+            filled.cancel()
+
+    def _full(self) -> bool:
+        """A full call of query IDs is waiting. (Poll IDs stay paced: at most one poll-only call
+        per interval, so a query arriving meanwhile finds the next slot free.)"""
+        return len(self._pending) >= self._batch_size
 
     def _drop_abandoned(self) -> bool:
         """Forget pending IDs nobody waits for any more; return whether any are left."""
