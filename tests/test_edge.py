@@ -155,6 +155,21 @@ def test_total_ids_per_operation_across_fields_and_aliases(
     assert "data" in ok and emulator.accepted_calls == 1
 
 
+def test_variable_defaults_count_toward_the_id_budget(
+    emulator: Emulator, make_gateway: Callable[..., Gateway]
+) -> None:
+    """A default value stands in for a variable not given: it can't smuggle IDs past the budget."""
+    gateway = make_gateway(emulator, GATEWAY_MAX_IDS="5")
+    ids = ", ".join(f'"v{i}"' for i in range(6))
+    query = f"query($ids: [ID!]! = [{ids}]) {{ transcodeSummaries(videoIds: $ids) {{ videoId }} }}"
+    body = gateway.query(query)
+    assert body["data"] is None and body["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "limit": 5}
+    assert "6 video IDs" in body["errors"][0]["message"]
+    given = gateway.query(query, {"ids": ["a", "b"]})  # a variable given overrides its default
+    assert [i["videoId"] if i else None for i in given["data"]["transcodeSummaries"]] == [None, None]
+    assert emulator.accepted_calls == 1
+
+
 def test_introspection_can_be_switched_off(emulator: Emulator, make_gateway: Callable[..., Gateway]) -> None:
     on = make_gateway(emulator)
     assert on.query("{ __schema { queryType { name } } }")["data"]["__schema"]["queryType"]["name"] == "Query"

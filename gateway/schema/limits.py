@@ -29,11 +29,14 @@ from gateway.schema.errors import bad_user_input
 ID_ARGUMENTS = frozenset({"videoId", "videoIds", "ids", "representations"})
 
 
-def _count_value(value: ValueNode, variables: Mapping[str, Any]) -> int:
+def _count_value(value: ValueNode, variables: Mapping[str, Any], defaults: Mapping[str, ValueNode]) -> int:
     if isinstance(value, ListValueNode):
         return len(value.values)
     if isinstance(value, VariableNode):
-        given = variables.get(value.name.value)
+        name = value.name.value
+        if name not in variables and name in defaults:  # not given: the operation's default applies
+            return _count_value(defaults[name], {}, {})
+        given = variables.get(name)
         if isinstance(given, list):
             return len(given)
         return 0 if given is None else 1
@@ -48,6 +51,11 @@ def count_ids(document: DocumentNode, operation_name: str | None, variables: Map
     chosen = [o for o in operations if operation_name is None or (o.name and o.name.value == operation_name)]
     if not chosen:
         return 0
+    defaults = {
+        d.variable.name.value: d.default_value
+        for d in chosen[0].variable_definitions or ()
+        if d.default_value is not None
+    }
 
     def walk(selection_set: SelectionSetNode | None, seen: frozenset[str]) -> Iterator[int]:
         if selection_set is None:
@@ -56,7 +64,7 @@ def count_ids(document: DocumentNode, operation_name: str | None, variables: Map
             if isinstance(node, FieldNode):
                 for arg in node.arguments or ():
                     if arg.name.value in ID_ARGUMENTS:
-                        yield _count_value(arg.value, variables)
+                        yield _count_value(arg.value, variables, defaults)
                 yield from walk(node.selection_set, seen)
             elif isinstance(node, InlineFragmentNode):
                 yield from walk(node.selection_set, seen)
