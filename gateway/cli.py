@@ -103,39 +103,46 @@ def _server(app: object, host: str, port: int) -> uvicorn.Server:
 async def _serve(settings: Settings, host: str, port: int, emulator: bool, emulator_port: int) -> None:
     from gateway.app import create_app
     from gateway.embedded import EmbeddedEmulator, start_embedded_emulator
-
-    default_query = None
-    banner = ""
-    embedded: EmbeddedEmulator | None = None
-    if emulator:
-        embedded = await start_embedded_emulator(emulator_port)
-        settings = settings.with_overrides(
-            credentials=embedded.credentials, vod_endpoint=embedded.url, emulator=True
-        )
-        default_query = embedded.default_query
-        banner = embedded.banner(host, port)
     from gateway.parts import check_redis
 
-    await check_redis(settings)  # unreachable at start: one line and exit 2, not a degraded start
-    app = create_app(settings, default_query=default_query) if default_query else create_app(settings)
-    server = _server(app, host, port)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            if embedded is not None:
-                await embedded.stop()
-            await task
-            return
-        await asyncio.sleep(0.02)
-    gc.collect()
-    gc.freeze()  # start-up objects never need scanning again: shorter GC pauses, better p99
-    where = f"http://{host}:{port}/graphql"
-    print(banner or f"vod-gateway: GraphQL at {where} (upstream {settings.vod_endpoint})", flush=True)
+    default_query = None
+    embedded: EmbeddedEmulator | None = None
     try:
+        if emulator:
+            embedded = await start_embedded_emulator(emulator_port)
+            settings = settings.with_overrides(
+                credentials=embedded.credentials, vod_endpoint=embedded.url, emulator=True
+            )
+            default_query = embedded.default_query
+        await check_redis(settings)  # unreachable at start: one line and exit 2, not a degraded start
+        app = create_app(settings, default_query=default_query) if default_query else create_app(settings)
+        server = _server(app, host, port)
+        task = asyncio.create_task(server.serve())
+        while not server.started:
+            if task.done():
+                await task
+                return
+            await asyncio.sleep(0.02)
+        gc.collect()
+        gc.freeze()  # start-up objects never need scanning again: shorter GC pauses, better p99
+        port = _bound_port(server, port)  # --port 0: the one the system chose
+        if embedded is not None:
+            print(embedded.banner(host, port), flush=True)
+        else:
+            where = f"http://{host}:{port}/graphql"
+            print(f"vod-gateway: GraphQL at {where} (upstream {settings.vod_endpoint})", flush=True)
         await task
     finally:
         if embedded is not None:
             await embedded.stop()
+
+
+def _bound_port(server: uvicorn.Server, asked: int) -> int:
+    for listener in server.servers:
+        for sock in listener.sockets:
+            port: int = sock.getsockname()[1]
+            return port
+    return asked
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -108,6 +108,28 @@ def test_serve_with_a_bad_setting_exits_2() -> None:
     assert result.returncode == 2 and "VOD_QPS" in result.stderr and "Traceback" not in result.stderr
 
 
+def test_serve_emulator_with_redis_unreachable_exits_2_with_one_line() -> None:
+    """The embedded emulator is already up when Redis is checked: it is stopped quietly."""
+    result = run_cli("serve", "--emulator", "--port", "0", GATEWAY_REDIS_URL="redis://:pw-41d@127.0.0.1:1/0")
+    assert result.returncode == 2
+    lines = (result.stdout + result.stderr).strip().splitlines()
+    assert len(lines) == 1 and "GATEWAY_REDIS_URL" in lines[0] and "pw-41d" not in lines[0]
+
+
+def test_serve_on_port_0_prints_the_port_it_got() -> None:
+    env = {**os.environ, "GATEWAY_LOG_LEVEL": "WARNING"}
+    cli = [sys.executable, "-m", "gateway", "serve", "--emulator", "--port", "0"]
+    with subprocess.Popen(cli, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+        try:
+            assert proc.stdout is not None
+            first = proc.stdout.readline()
+            graphql = proc.stdout.readline()
+        finally:
+            proc.terminate()
+    assert "embedded VOD emulator" in first
+    assert "http://127.0.0.1:" in graphql and ":0/" not in graphql
+
+
 def test_help_and_export_schema_as_a_module() -> None:
     usage = run_cli("--help")
     assert usage.returncode == 0 and "``" not in usage.stdout
