@@ -177,6 +177,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
             except HTTPException as exc:
                 code = _CODE_BY_STATUS.get(exc.status_code, "BAD_REQUEST")
                 response = JSONResponse(error_body(exc.reason, code), status_code=exc.status_code)
+                self._observe("rejected", (code,))  # a line and a count, like 401 and 413
             else:
                 self._remember(key, request, response)
             await response(scope, receive, send)

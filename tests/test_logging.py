@@ -61,8 +61,9 @@ def test_one_json_line_per_operation_and_upstream_call(
 def test_a_refused_operation_gets_its_line_too(
     emulator: Emulator, make_gateway: Callable[..., Gateway], json_log: io.StringIO
 ) -> None:
-    """401 and 413 are answered by the middleware, before the GraphQL view: one line each, with
-    the request ID, the outcome the metric counts ("rejected") and the code, never the key sent."""
+    """401 and 413 (answered by the middleware, before the GraphQL view), 400 and 405 (by the view):
+    one line each, with the request ID, the outcome the metric counts ("rejected") and the code,
+    never the key sent."""
     key, wrong = "api-key-for-refusals-1234", "wrong-key-never-logged-5678"
     gateway = make_gateway(emulator, GATEWAY_API_KEYS=key, GATEWAY_MAX_BODY_BYTES="500")
     query = {"query": "{ __typename }"}
@@ -71,13 +72,19 @@ def test_a_refused_operation_gets_its_line_too(
     big = {"query": "{ __typename }", "variables": {"pad": "x" * 600}}
     headers = {"authorization": f"Bearer {key}", "x-request-id": "refused-2"}
     assert httpx.post(gateway.graphql_url, json=big, headers=headers).status_code == 413
+    headers = {"authorization": f"Bearer {key}", "x-request-id": "refused-3"}
+    assert httpx.post(gateway.graphql_url, content=b"{oops", headers=headers).status_code == 400
+    headers = {**headers, "x-request-id": "refused-4"}
+    assert httpx.put(gateway.graphql_url, json=query, headers=headers).status_code == 405
     lines = [json.loads(line) for line in json_log.getvalue().splitlines()]
     refused = {e["requestId"]: e for e in lines if e["msg"] == "graphql operation" and "requestId" in e}
     assert refused["refused-1"]["outcome"] == "rejected"
     assert refused["refused-1"]["errors"] == ["UNAUTHENTICATED"]
     assert refused["refused-2"]["errors"] == ["PAYLOAD_TOO_LARGE"]
+    assert refused["refused-3"]["outcome"] == "rejected" and refused["refused-3"]["errors"] == ["BAD_REQUEST"]
+    assert refused["refused-4"]["errors"] == ["METHOD_NOT_ALLOWED"]
     metrics = httpx.get(gateway.url + "/metrics").text
-    assert 'gateway_graphql_operations_total{outcome="rejected"} 2.0' in metrics
+    assert 'gateway_graphql_operations_total{outcome="rejected"} 4.0' in metrics
     text = json_log.getvalue()
     assert key not in text and wrong not in text
     assert emulator.accepted_calls == 0
