@@ -155,3 +155,22 @@ async def test_a_waiter_gives_up_at_its_deadline_and_others_go_on() -> None:
     await settle()
     with pytest.raises(RateLimitExceeded):
         await hasty
+
+
+async def test_a_queued_waiter_gives_up_at_its_own_deadline() -> None:
+    """Behind a caller that waits long for its grant, a caller with a short budget doesn't wait out
+    the first one's turn: it gives up at its own deadline."""
+    clock = ManualClock()
+    admission = Admission(SlidingWindowLimiter(1, clock), clock)
+    await (await admission.acquire(deadline=clock.now() + 10)).release()  # the next grant: in 1 s
+    patient = asyncio.create_task(admission.acquire(deadline=clock.now() + 10))
+    await settle()
+    hasty = asyncio.create_task(admission.acquire(deadline=clock.now() + 0.3))
+    await settle()
+    await clock.advance(0.3)
+    with pytest.raises(RateLimitExceeded):
+        await hasty
+    assert not patient.done()
+    await clock.advance(0.7)
+    await (await patient).release()  # the one ahead was not disturbed
+    assert admission.waiting == 0

@@ -117,7 +117,8 @@ class Admission:
         started = self._clock.now()
         self.waiting += 1
         try:
-            async with self._lock:
+            await self._turn(started, deadline)
+            try:
                 while True:
                     wait, grant = await self._limiter.try_acquire()
                     now = self._clock.now()
@@ -128,5 +129,26 @@ class Admission:
                     if now + wait > deadline:
                         raise RateLimitExceeded(now - started, now + wait)
                     await self._clock.sleep(wait)
+            finally:
+                self._lock.release()
         finally:
             self.waiting -= 1
+
+    async def _turn(self, started: float, deadline: float) -> None:
+        """Wait for the callers ahead, but not past ``deadline``."""
+        if self.waiting == 1:  # nobody else is in acquire: the lock is free
+            await self._lock.acquire()
+            return
+        turn = asyncio.ensure_future(self._lock.acquire())
+        timer = asyncio.ensure_future(self._clock.sleep(max(0.0, deadline - self._clock.now())))
+        try:
+            await asyncio.wait({turn, timer}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            timer.cancel()
+        if not turn.done():
+            turn.cancel()
+        try:
+            await turn
+        except asyncio.CancelledError:
+            now = self._clock.now()
+            raise RateLimitExceeded(now - started, now) from None
