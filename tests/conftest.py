@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -11,7 +12,7 @@ from gateway.app import create_app
 from gateway.emulator.app import create_emulator_app
 from gateway.emulator.config import EmulatorConfig
 from gateway.emulator.server import ThreadedServer
-from tests.harness import TEST_KEYS, Emulator, Gateway, gateway_settings
+from tests.harness import TEST_KEYS, Emulator, Gateway, LogRecords, gateway_settings
 
 pytest_plugins = ["tests.secrets_guard", "pytester"]
 
@@ -57,3 +58,15 @@ def make_gateway() -> Iterator[Callable[..., Gateway]]:
 @pytest.fixture
 def gateway(make_gateway: Callable[..., Gateway], emulator: Emulator) -> Gateway:
     return make_gateway(emulator)
+
+
+@pytest.fixture
+def gateway_logs() -> Iterator[LogRecords]:
+    """The records of the gateway, uvicorn and Strawberry during the test."""
+    handler = LogRecords()
+    watched = [logging.getLogger(name) for name in LogRecords.WATCHED]
+    for logger in watched:
+        logger.addHandler(handler)
+    yield handler
+    for logger in watched:
+        logger.removeHandler(handler)

@@ -9,11 +9,10 @@ budget (default 2000; `make fuzz` runs 20,000; see docs/reliability.md).
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,7 +48,7 @@ from hypothesis_graphql import nodes
 
 from gateway.schema.build import build_schema as build_gateway_schema
 from gateway.settings import load_settings
-from tests.harness import Emulator, Gateway
+from tests.harness import Emulator, Gateway, LogRecords
 
 pytestmark = pytest.mark.fuzz
 
@@ -243,29 +242,6 @@ def operations(
     query = print_ast(DocumentNode(definitions=(rebuilt, *extra)))
     method = "GET" if rewrite.chance(15) else "POST"
     return Operation(query, variables, name if rewrite.chance(70) else None, method, is_positive)
-
-
-class LogRecords(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-    def errors(self) -> list[str]:
-        return [f"{r.name}: {r.getMessage()}" for r in self.records if r.levelno >= logging.ERROR]
-
-
-@pytest.fixture
-def gateway_logs() -> Iterator[LogRecords]:
-    handler = LogRecords()
-    watched = [logging.getLogger(n) for n in ("gateway", "uvicorn", "uvicorn.error", "strawberry")]
-    for logger in watched:
-        logger.addHandler(handler)
-    yield handler
-    for logger in watched:
-        logger.removeHandler(handler)
 
 
 def send(client: httpx.Client, url: str, op: Operation) -> httpx.Response:

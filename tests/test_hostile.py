@@ -4,7 +4,6 @@ the emulator sees no call for any of them, and afterwards the gateway answers no
 from __future__ import annotations
 
 import json
-import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -14,7 +13,7 @@ import httpx
 import pytest
 
 from gateway.emulator.model import ALL_SUCCEEDED
-from tests.harness import Emulator, Gateway
+from tests.harness import Emulator, Gateway, LogRecords
 
 ONE = "query($v: ID!) { transcodeSummary(videoId: $v) { videoId transcodeStatus } }"
 LIST = "query($ids: [ID!]!) { transcodeSummaries(videoIds: $ids) { videoId } }"
@@ -151,27 +150,6 @@ def target(emulator: Emulator, make_gateway: Callable[..., Gateway]) -> tuple[Em
     return emulator, make_gateway(emulator)
 
 
-class Errors(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.ERROR)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
-@pytest.fixture
-def error_logs() -> Iterator[Errors]:
-    """ERROR lines from the gateway, uvicorn and Strawberry: a hostile request is the client's fault."""
-    handler = Errors()
-    loggers = [logging.getLogger(n) for n in ("gateway", "uvicorn.error", "strawberry")]
-    for logger in loggers:
-        logger.addHandler(handler)
-    yield handler
-    for logger in loggers:
-        logger.removeHandler(handler)
-
-
 def send(client: httpx.Client, url: str, case: Hostile) -> httpx.Response:
     if case.method == "GET":
         return client.get(url, params=case.params)
@@ -181,7 +159,7 @@ def send(client: httpx.Client, url: str, case: Hostile) -> httpx.Response:
 
 
 def test_hostile_requests_get_clear_errors_and_cost_no_upstream_call(
-    target: tuple[Emulator, Gateway], error_logs: Errors
+    target: tuple[Emulator, Gateway], gateway_logs: LogRecords
 ) -> None:
     emulator, gateway = target
     valid, untouched = emulator.ids(ALL_SUCCEEDED, 2)
@@ -204,7 +182,7 @@ def test_hostile_requests_get_clear_errors_and_cost_no_upstream_call(
         emulator.state.reset()
         after = timed_query(client, gateway, untouched)
     assert emulator.state.stats.calls == 1  # the gateway still answers, and asks the upstream once
-    assert [r.getMessage() for r in error_logs.records] == []
+    assert gateway_logs.errors() == []
     print(
         f"\n{len(cases)} hostile requests refused; a normal query took {before:.1f} ms before, {after:.1f} ms after"
     )

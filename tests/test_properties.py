@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import logging
 import string
 import time
 from collections.abc import Iterator
@@ -31,7 +30,7 @@ from gateway.vod.client import VodClient
 from gateway.vod.credentials import Credentials, Secret
 from gateway.vod.errors import VodError
 from gateway.vod.models import MalformedResponse, SummaryPage, TranscodeSummaryRecord, parse_page
-from tests.harness import gateway_settings
+from tests.harness import LogRecords, gateway_settings
 
 FAST = settings(max_examples=300, deadline=None, derandomize=True, database=None)
 
@@ -246,27 +245,7 @@ OPERATION = (
 TYPED = {"VIDEO_NOT_FOUND", "UPSTREAM_ERROR", "UPSTREAM_UNAVAILABLE"}
 
 
-class Records(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
-@pytest.fixture
-def error_logs() -> Iterator[Records]:
-    handler = Records()
-    loggers = [logging.getLogger(n) for n in ("gateway", "uvicorn.error", "strawberry")]
-    for logger in loggers:
-        logger.addHandler(handler)
-    yield handler
-    for logger in loggers:
-        logger.removeHandler(handler)
-
-
-def test_gateway_answers_any_upstream_record(error_logs: Records) -> None:
+def test_gateway_answers_any_upstream_record(gateway_logs: LogRecords) -> None:
     current: dict[str, bytes] = {}
 
     def upstream(request: httpx.Request) -> httpx.Response:
@@ -300,7 +279,7 @@ def test_gateway_answers_any_upstream_record(error_logs: Records) -> None:
                 assert error["extensions"]["code"] in TYPED, error
 
         one()
-    assert [r.getMessage() for r in error_logs.records if r.levelno >= logging.ERROR] == []
+    assert gateway_logs.errors() == []
 
 
 # ---- video IDs ----------------------------------------------------------------------------------

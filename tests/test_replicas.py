@@ -16,7 +16,6 @@ import json
 import os
 import random
 import re
-import subprocess
 import sys
 import time
 import uuid
@@ -32,6 +31,7 @@ import pytest
 import redis
 
 from gateway.loading.redis_limiter import limit_key
+from tests.harness import Process
 from tests.test_redis_limiter import RedisServer, free_port, needs_redis, needs_redis_server
 
 pytestmark = pytest.mark.slow
@@ -47,37 +47,6 @@ QUERY = "query($ids: [ID!]!) { transcodeSummaries(videoIds: $ids) { videoId tran
 TERMINAL = {"CompleteAllSucc": "COMPLETE_ALL_SUCC", "CompleteAllFail": "COMPLETE_ALL_FAIL"}
 TERMINAL["CompletePartialSucc"] = "COMPLETE_PARTIAL_SUCC"
 TYPED = {"RATE_LIMITED", "UPSTREAM_THROTTLED", "UPSTREAM_UNAVAILABLE", "UPSTREAM_ERROR"}
-
-
-class Process:
-    """A subprocess with its output in a file; stopped by its own PID."""
-
-    def __init__(self, args: list[str], env: dict[str, str], log: Path) -> None:
-        self.log = log
-        with log.open("wb") as out:
-            self.popen = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)
-
-    def wait_http(self, url: str, seconds: float = 20.0) -> None:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            if self.popen.poll() is not None:
-                raise RuntimeError(f"exited with {self.popen.returncode}: {self.log.read_text()[-2000:]}")
-            try:
-                if httpx.get(url, timeout=1.0).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
-        raise RuntimeError(f"{url} did not answer within {seconds} s")
-
-    def stop(self) -> None:
-        if self.popen.poll() is None:
-            self.popen.terminate()
-            try:
-                self.popen.wait(5)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait()
 
 
 @dataclass

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,7 +19,7 @@ import httpx
 import pytest
 from websockets.sync.client import connect
 
-from tests.harness import CANARY
+from tests.harness import CANARY, Process, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -34,43 +32,9 @@ CANARY_ENV = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def environment(**extra: str) -> dict[str, str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("ALIBABA_CLOUD_", "VOD_", "GATEWAY_"))}
     return {**base, **extra}
-
-
-class Served:
-    def __init__(self, args: list[str], env: dict[str, str], log: Path, probe: str) -> None:
-        self.log = log
-        with log.open("wb") as out:
-            self.popen = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 20
-        while True:
-            if self.popen.poll() is not None:
-                raise RuntimeError(f"exited with {self.popen.returncode}: {log.read_text()[-2000:]}")
-            try:
-                httpx.get(probe, timeout=1)
-                return
-            except httpx.HTTPError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-
-    def stop(self) -> str:
-        self.popen.terminate()
-        try:
-            self.popen.wait(10)
-        except subprocess.TimeoutExpired:
-            self.popen.kill()
-            self.popen.wait()
-        return self.log.read_text(errors="replace")
 
 
 @pytest.fixture
@@ -79,7 +43,8 @@ def upstream(tmp_path: Path) -> Iterator[str]:
     keys = f"{CANARY.access_key_id}:{CANARY.secret}:{CANARY.security_token}"
     args = [CLI, "emulator", "--port", str(port), "--catalogue", "300", "--qps", "15", "--keys", keys]
     url = f"http://127.0.0.1:{port}"
-    emulator = Served(args, environment(), tmp_path / "emulator.log", url + "/_emulator/stats")
+    emulator = Process(args, environment(), tmp_path / "emulator.log")
+    emulator.wait_http(url + "/_emulator/stats")
     yield url
     emulator.stop()
 
@@ -105,7 +70,8 @@ def test_the_cli_at_debug_under_faults_never_shows_a_secret(upstream: str, tmp_p
         GATEWAY_RESPONSE_CACHE_TTL="0",
     )
     url = f"http://127.0.0.1:{port}"
-    gateway = Served([CLI, "serve", "--port", str(port)], env, tmp_path / "gateway.log", url + "/healthz")
+    gateway = Process([CLI, "serve", "--port", str(port)], env, tmp_path / "gateway.log")
+    gateway.wait_http(url + "/healthz")
     received: list[str] = []
     auth = {"authorization": "Bearer client-key-1"}
     catalogue = httpx.get(upstream + "/_emulator/catalogue").json()
@@ -147,7 +113,8 @@ def test_the_cli_at_debug_under_faults_never_shows_a_secret(upstream: str, tmp_p
             )
             received.append(str(ws.recv(10)))
     finally:
-        logs = gateway.stop()
+        gateway.stop()
+    logs = gateway.text()
     assert any("UPSTREAM_UNAVAILABLE" in r for r in received) and any(
         "UPSTREAM_THROTTLED" in r for r in received
     )
