@@ -216,11 +216,15 @@ def main() -> None:
             "\nThe gateway's own CPU cost, cached summaries, one worker, wrk -t1 on loopback:\n\n",
             table(rows) if rows else "wrk is not installed (apt-get install wrk): skipped\n",
         ]
-    text = "".join(out)
+    publish("".join(out), "latest.md")
+
+
+def publish(text: str, name: str) -> None:
+    """Print the tables and keep them in bench/results/``name``."""
     print(text)
     results = Path(__file__).parent / "results"
     results.mkdir(exist_ok=True)
-    (results / "latest.md").write_text(text)
+    (results / name).write_text(text)
 
 
 if __name__ == "__main__":

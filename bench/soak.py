@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 
 from bench import procs
-from bench.__main__ import catalogue_ids, machine, table
+from bench.__main__ import catalogue_ids, machine, publish, table
 from bench.load import QUERY, _Connection
 
 FAULTS = "5xx:0.1,hang:0.02,garbage:0.05,reset:0.01"
@@ -184,11 +184,7 @@ def main() -> None:
         f"Errors by code: {dict(result['codes'])}; untyped or transport failures: {dict(result['untyped']) or 'none'}.\n",
         f"After the faults stopped: {args.after} requests, {after.items} items, errors: {dict(after.codes) or 'none'}.\n",
     ]
-    text = "".join(out)
-    print(text)
-    results = Path(__file__).parent / "results"
-    results.mkdir(exist_ok=True)
-    (results / "soak.md").write_text(text)
+    publish("".join(out), "soak.md")
 
 
 if __name__ == "__main__":
