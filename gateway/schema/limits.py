@@ -90,7 +90,8 @@ class IdBudget(SchemaExtension):
             if total > self.max_ids:
                 error = bad_user_input(
                     f"The operation asks for {total} video IDs; at most {self.max_ids} are allowed "
-                    "per operation, across all fields and aliases",
+                    "per operation, across all fields, aliases and entity representations "
+                    "(GATEWAY_MAX_IDS)",
                     limit=self.max_ids,
                 )
                 ctx.result = ExecutionResult(data=None, errors=[error])
