@@ -6,7 +6,7 @@ subscription limit."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, Callable
 from typing import Any, cast
 
 import orjson
@@ -133,6 +133,15 @@ class _TextFramesAdapter(ASGIWebSocketAdapter):
             await self.ws.send_text(orjson.dumps(message).decode())
         except WebSocketDisconnect as exc:
             raise WebSocketDisconnected from exc
+
+    async def iter_json(self, *, ignore_parsing_errors: bool = False) -> AsyncGenerator[object, None]:
+        """Every message of both protocols is a JSON object: a frame such as ``42`` or ``[]``
+        closes the socket as the protocol says (4400), instead of a traceback in the server log."""
+        async for message in super().iter_json(ignore_parsing_errors=ignore_parsing_errors):
+            if not isinstance(message, dict):
+                await self.close(4400, "Invalid message received")
+                return
+            yield message
 
 
 class GatewayGraphQL(GraphQL[Context, None]):
@@ -276,9 +285,13 @@ class GatewayGraphQL(GraphQL[Context, None]):
             raise
 
     def decode_json(self, data: str | bytes) -> object:
-        """orjson (also refuses invalid UTF-8 as a JSONDecodeError); anything but an object or an
-        array (a batch, which Strawberry then refuses) is a 400, not a crash further on."""
-        decoded = orjson.loads(data)
+        """orjson: it also refuses invalid UTF-8, as a JSONDecodeError."""
+        return orjson.loads(data)
+
+    def parse_json(self, data: str | bytes) -> Any:
+        """An HTTP body (or a GET parameter): anything but an object or an array (a batch, which
+        Strawberry then refuses) is a 400, not a crash further on."""
+        decoded = super().parse_json(data)
         if not isinstance(decoded, dict | list):
             raise HTTPException(400, 'Expected a JSON object, such as {"query": "{ __typename }"}')
         return decoded

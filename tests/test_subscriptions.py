@@ -28,7 +28,7 @@ from gateway.loading.batcher import Batcher
 from gateway.loading.poller import Poller
 from gateway.schema.types import TranscodeJobStatus, TranscodeStatus
 from gateway.vod.models import parse_summary
-from tests.harness import Emulator, gateway_settings
+from tests.harness import Emulator, LogRecords, gateway_settings
 
 TRANSPORT = "graphql-transport-ws"
 LEGACY = "graphql-ws"
@@ -527,3 +527,22 @@ async def test_cross_origin_pages_need_their_origin_in_cors_origins(
     with pytest.raises(InvalidStatus) as refused:
         await GqlWs.open(live.url, headers={"Origin": "https://evil.example.net"})
     assert refused.value.response.status_code == 403
+
+
+@pytest.mark.parametrize("protocol", [TRANSPORT, LEGACY])
+@pytest.mark.parametrize("frame", ["42", "[]", '"connection_init"', "null"])
+async def test_a_frame_that_isnt_an_object_closes_with_4400_quietly(
+    make_emulator: Callable[..., Emulator],
+    serve: Callable[..., Live],
+    gateway_logs: LogRecords,
+    protocol: str,
+    frame: str,
+) -> None:
+    live = serve(freeze(make_emulator(), 600))
+    client = await GqlWs.open(live.url, protocol, ack=False)
+    await client.ws.send(frame)
+    with pytest.raises(ConnectionClosed) as closed:
+        while True:
+            await client.recv()  # the ack may come first
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4400
+    assert gateway_logs.errors() == []
