@@ -174,3 +174,26 @@ async def test_a_queued_waiter_gives_up_at_its_own_deadline() -> None:
     await clock.advance(0.7)
     await (await patient).release()  # the one ahead was not disturbed
     assert admission.waiting == 0
+
+
+async def test_a_caller_cancelled_in_the_queue_leaves_no_trace() -> None:
+    """An unsubscribe, a dropped socket or a shutdown cancels a queued caller: the queue goes on,
+    and the lock isn't left held by a turn nobody waits for."""
+    clock = ManualClock()
+    admission = Admission(SlidingWindowLimiter(1, clock), clock)
+    await (await admission.acquire(deadline=clock.now() + 10)).release()
+    first = asyncio.create_task(admission.acquire(deadline=clock.now() + 10))
+    await settle()
+    doomed = asyncio.create_task(admission.acquire(deadline=clock.now() + 10))
+    await settle()
+    doomed.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await doomed
+    await clock.advance(1.0)
+    await (await first).release()
+    await clock.advance(1.0)
+    assert not admission._lock.locked() and admission.waiting == 0
+    alone = asyncio.create_task(admission.acquire(deadline=clock.now() + 10))
+    await settle()
+    assert alone.done()  # granted at once: nothing held the lock
+    await (await alone).release()

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 from gateway.clock import Clock
 from gateway.vod.errors import RateLimited
@@ -135,20 +135,34 @@ class Admission:
             self.waiting -= 1
 
     async def _turn(self, started: float, deadline: float) -> None:
-        """Wait for the callers ahead, but not past ``deadline``."""
-        if self.waiting == 1:  # nobody else is in acquire: the lock is free
+        """Wait for the callers ahead (FIFO), but not past ``deadline``; return holding the lock."""
+        if self.waiting == 1 and not self._lock.locked():  # nobody ahead: no timer needed
             await self._lock.acquire()
             return
         turn = asyncio.ensure_future(self._lock.acquire())
         timer = asyncio.ensure_future(self._clock.sleep(max(0.0, deadline - self._clock.now())))
         try:
             await asyncio.wait({turn, timer}, return_when=asyncio.FIRST_COMPLETED)
+        except BaseException:  # cancelled while queued: give up our place, and the lock if it came
+            self._abandon(turn)
+            raise
         finally:
             timer.cancel()
-        if not turn.done():
+        if turn.done() and not turn.cancelled():
+            return
+        self._abandon(turn)
+        now = self._clock.now()
+        raise RateLimitExceeded(now - started, now)
+
+    def _abandon(self, turn: asyncio.Future[Any]) -> None:
+        """Leave the queue; a lock handed over meanwhile is handed on at once."""
+
+        def hand_on(done: asyncio.Future[Any]) -> None:
+            if not done.cancelled():
+                self._lock.release()
+
+        if turn.done():
+            hand_on(turn)
+        else:
             turn.cancel()
-        try:
-            await turn
-        except asyncio.CancelledError:
-            now = self._clock.now()
-            raise RateLimitExceeded(now - started, now) from None
+            turn.add_done_callback(hand_on)
