@@ -51,6 +51,9 @@ class Parts:
             await closer()
         await self.http.aclose()
         if self.redis is not None:
+            drain = getattr(self.limiter, "drain", None)
+            if drain is not None:  # releases still on their way to Redis
+                await drain()
             await self.redis.client.aclose()
 
 
@@ -134,7 +137,7 @@ def _redis_parts(
         local_qps=share,
         check=shared.check,
     )
-    limiter = FailoverLimiter(shared, link, clock, share=share, window=1.0, margin=margin)
+    limiter = FailoverLimiter(shared, link, clock, share=share, window=1.0, margin=margin, hold=hold)
 
     def cache_error(op: str, ids: int) -> None:
         if op != "put":  # a read that failed is a miss; the batcher counts misses, this counts why

@@ -119,6 +119,7 @@ async def take(limiter: RedisWindowLimiter | FailoverLimiter) -> float:
     wait, grant = await limiter.try_acquire()
     if grant is not None:
         await grant.release()
+        await limiter.drain()  # the release goes to Redis in the background
     return wait
 
 
@@ -180,6 +181,7 @@ async def test_never_more_than_n_in_any_window_under_load(key: str) -> None:
                 else:
                     await asyncio.sleep(wait)
         finally:
+            await limiter.drain()
             await c.aclose()
 
     await asyncio.gather(worker(), worker(), worker())
@@ -297,12 +299,15 @@ def test_share_is_floor_of_qps_over_replicas() -> None:
 # ---- degraded mode --------------------------------------------------------------------------------
 
 
+HOLD = 0.5  # the longest an attempt may take, here: settling lasts this much longer
+
+
 def failover(url: str, clock: ManualClock, changes: list[bool], share: int = 5) -> FailoverLimiter:
     """The gateway's wiring: the link probes with the limiter's own script."""
     c = connect(url)
     shared = RedisWindowLimiter(c, f"vodgw-test:{uuid.uuid4().hex}:limit", 15, window=1.0, margin=0.06)
     link = RedisLink(c, clock, on_change=changes.append, local_qps=share, check=shared.check)
-    return FailoverLimiter(shared, link, clock, share=share, window=1.0, margin=0.06)
+    return FailoverLimiter(shared, link, clock, share=share, window=1.0, margin=0.06, hold=HOLD)
 
 
 async def trust_limiter(limiter: FailoverLimiter) -> None:
@@ -369,12 +374,15 @@ async def test_probes_at_most_once_per_interval_and_switches_back(caplog: pytest
         assert "leaving degraded mode" in caplog.records[-1].getMessage()
         assert pings == 2
         # settling: Redis would grant 15, but the local share still binds until every replica
-        # has noticed and the local grants have left the window
+        # has noticed and every call granted locally may have been answered and left the window
         assert limiter.local is not None
         await clock.advance(1.06)
         assert await grants_now(limiter) == 5
         await clock.advance(1.0 + TIMEOUT + 0.1)
-        assert await grants_now(limiter) == 15 - 1 - 5  # Redis alone now; it saw the settling grants
+        assert limiter.local is not None  # a call granted in the outage may still be out:
+        assert await grants_now(limiter) == 5  # still the share per window, not Redis's 15
+        await clock.advance(HOLD)
+        assert await grants_now(limiter) == 15 - 1 - 5 - 5  # Redis alone; it saw the settling grants
         assert limiter.local is None
     finally:
         server.stop()
@@ -489,6 +497,7 @@ async def test_a_call_still_out_counts_until_its_answer(client: aioredis.Redis, 
     assert (await limiter.acquire_at())[1] is not None
     assert await take(limiter) == RECHECK  # both out: nothing is known yet
     await first.release()
+    await limiter.drain()
     wait = await take(limiter)
     assert 1.0 < wait <= 1.06  # one span after that answer
     assert await grants(client, key) == 2
@@ -509,10 +518,39 @@ async def test_a_grant_whose_replica_died_mid_call_frees_after_its_hold(
 
 
 @needs_redis
-async def test_a_release_after_the_log_was_lost_adds_nothing(client: aioredis.Redis, key: str) -> None:
-    limiter = RedisWindowLimiter(client, key, 3, window=1.0)
+async def test_a_release_after_the_log_was_lost_puts_the_call_back(client: aioredis.Redis, key: str) -> None:
+    """A restart (without persistence) forgot a call that was still out: its release adds it back,
+    counting one span from its answer, beside the placeholders of the lost window."""
+    limiter = RedisWindowLimiter(client, key, 3, window=1.0, margin=0.06, hold=30.0)
     _, grant, _ = await limiter.acquire_at()
     assert grant is not None
     await client.delete(key)
     await grant.release()
-    assert not await client.exists(key)  # no stray member, no log without its run_id
+    await limiter.drain()
+    before = await redis_time(client)
+    end = await client.zscore(key, f"{limiter._member}0")
+    assert end is not None and before < end / 1e6 <= before + 1.06
+    assert 0 < await client.pttl(key)
+    assert await take(limiter) == pytest.approx(1.06, abs=0.01)  # the placeholders fill the window
+
+
+@needs_redis
+async def test_a_release_redis_missed_is_sent_again_when_it_answers(client: aioredis.Redis, key: str) -> None:
+    limiter = RedisWindowLimiter(client, key, 2, window=1.0, hold=30.0)
+    _, grant, _ = await limiter.acquire_at()
+    assert grant is not None
+    script = limiter._script
+
+    async def failing(*args: object, **kwargs: object) -> object:
+        raise redis.exceptions.ConnectionError("Redis went away")
+
+    limiter._script = failing  # type: ignore[assignment]
+    await grant.release()  # returns at once; the release fails in the background
+    await limiter.drain()
+    assert limiter._unreleased == [f"{limiter._member}0"]
+    held = await client.zscore(key, f"{limiter._member}0")
+    limiter._script = script
+    assert await take(limiter) == 0.0  # the next script that runs sends it again
+    await limiter.drain()
+    assert limiter._unreleased == []
+    assert await client.zscore(key, f"{limiter._member}0") < held  # now one span from its release

@@ -47,8 +47,9 @@ LIFETIME_MS = 24 * 3600 * 1000
 # check and clean up, grant nothing, "release": the member's answer is in), hold (µs). Each member
 # is scored with the time it stops counting: a grant is scored ``now + hold + span`` while its call
 # is out (hold bounds an attempt, so a replica that dies mid-call frees its grant), and
-# ``now + span`` once released. Returns {wait_us, now_us}: wait 0 when granted (or for the other
-# modes), else µs until the soonest member stops counting (more than span: all are still out).
+# ``now + span`` once released (added again if the log lost it meanwhile). Returns {wait_us,
+# now_us}: wait 0 when granted (or for the other modes), else µs until the soonest member stops
+# counting (more than span: all are still out).
 # The log holds one "run:<run_id>" member scored +inf: the Redis process that kept it. When it is
 # missing (a restart, a failover, a flush, an evicted key, or the very first call), the calls of
 # the last span are unknown, so the window is filled with placeholders counting one span from now.
@@ -60,7 +61,13 @@ local mode = ARGV[4]
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 if mode == 'release' then
-  redis.call('ZADD', key, 'XX', 'LT', now + span, ARGV[3])
+  -- counts one span from now: sooner than its hold, or again if a restart lost it (no ZADD LT:
+  -- that needs Redis 6.2)
+  local held = redis.call('ZSCORE', key, ARGV[3])
+  if not held or tonumber(held) > now + span then
+    redis.call('ZADD', key, now + span, ARGV[3])
+    redis.call('PEXPIRE', key, LIFETIME_MS)
+  end
   return {0, now}
 end
 local ok, info = pcall(redis.call, 'INFO', 'server')
@@ -114,10 +121,8 @@ class RedisGrant:
         self._member = member
 
     async def release(self) -> None:
-        try:
-            await self._limiter._run(self._member, "release")
-        except REDIS_FAILURES as exc:  # the grant then counts until its hold ends: safe, if slower
-            log.debug("could not release a grant in Redis: %s", type(exc).__name__)
+        """Returns at once: the answer doesn't wait for Redis (see ``RedisWindowLimiter.release``)."""
+        self._limiter.release_soon(self._member)
 
 
 class RedisWindowLimiter:
@@ -143,11 +148,40 @@ class RedisWindowLimiter:
         self._script = client.register_script(WINDOW_SCRIPT)  # EVALSHA, loading it on NOSCRIPT
         self._member = f"{uuid.uuid4().hex[:12]}:"
         self._seq = itertools.count()
+        self._unreleased: list[str] = []  # releases Redis failed to take: sent again when it answers
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def release_many_soon(self, members: list[str]) -> None:
+        task = asyncio.get_running_loop().create_task(self._release(members))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def release_soon(self, member: str) -> None:
+        """Release ``member`` in the background. If Redis fails, it is kept and sent again after
+        the next script that runs (until then it counts until its hold ends: safe, if slower)."""
+        self.release_many_soon([member])
+
+    async def _release(self, members: list[str]) -> None:
+        for n, member in enumerate(members):
+            try:
+                await self._run(member, "release")
+            except REDIS_FAILURES as exc:
+                self._unreleased.extend(members[n:])
+                log.debug("could not release a grant in Redis: %s", type(exc).__name__)
+                return
+
+    async def drain(self) -> None:
+        """Wait for the releases still on their way (at shutdown; tests)."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def acquire_at(self) -> tuple[float, RedisGrant | None, float]:
         """(seconds to wait, 0 when granted; the grant; Redis's time of the decision in seconds)."""
         member = f"{self._member}{next(self._seq)}"
         wait_us, now_us = await self._run(member, "grant")
+        if self._unreleased:  # Redis answers again: the releases it missed
+            pending, self._unreleased = self._unreleased, []
+            self.release_many_soon(pending)
         now = now_us / 1_000_000
         if wait_us == 0:
             return 0.0, RedisGrant(self, member), now
@@ -241,6 +275,7 @@ class FailoverLimiter:
         share: int,
         window: float = 1.0,
         margin: float = 0.0,
+        hold: float = MAX_HOLD,
     ) -> None:
         self._shared = shared
         self._link = link
@@ -249,9 +284,14 @@ class FailoverLimiter:
         self._window = window
         self._margin = margin
         # Redis may return just after a probe fails; every replica notices within the next one.
-        self._settle = window + margin + link.probe_interval + TIMEOUT
+        # Calls granted locally during the outage are unknown to Redis and may still be out (up
+        # to ``hold``) and count a window after that: until then every replica keeps its share.
+        self._settle = hold + window + margin + link.probe_interval + TIMEOUT
         self._local: SlidingWindowLimiter | None = None
         self._outage = 0  # the link's outage the local window was made for
+
+    async def drain(self) -> None:
+        await self._shared.drain()
 
     @property
     def local(self) -> SlidingWindowLimiter | None:
