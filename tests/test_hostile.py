@@ -134,6 +134,16 @@ def hostile_requests(valid: str) -> Iterator[Hostile]:
         json_body={"query": "{ ...A } fragment A on Query { ...B } fragment B on Query { ...A }"},
         codes={"GRAPHQL_VALIDATION_FAILED"},
     )
+    for leaf, code in (
+        ('transcodeSummary(videoId: "v") { videoId }', "BAD_USER_INPUT"),
+        ("a: __typename", "GRAPHQL_VALIDATION_FAILED"),
+    ):
+        # 40 levels of fragments spreading the next one twice: 2 KB that ask for it 2^40 times
+        doubling = " ".join(f"fragment F{i} on Query {{ ...F{i + 1} ...F{i + 1} }}" for i in range(40))
+        query = "{ ...F0 } " + doubling + " fragment F40 on Query { " + leaf + " }"
+        yield Hostile(
+            f"fragments doubling 40 times: {leaf.split('(')[0]}", json_body={"query": query}, codes={code}
+        )
     yield Hostile(
         "an empty query", json_body={"query": ""}, status=400, codes={"BAD_REQUEST", "GRAPHQL_PARSE_FAILED"}
     )

@@ -14,14 +14,13 @@ from strawberry.extensions import (
     SchemaExtension,
     ValidationCache,
 )
-from strawberry.extensions.max_aliases import create_validator as aliases_validator
-from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from gateway.schema.federation import FederatedQuery
-from gateway.schema.limits import IdBudget, TotalDepthRule
+from gateway.schema.limits import IdBudget
 from gateway.schema.scalars import SCALAR_MAP
+from gateway.schema.shape import shape_rule
 from gateway.schema.subscription import Subscription
 from gateway.schema.types import TranscodeSummary, Video
 from gateway.settings import Settings
@@ -68,11 +67,7 @@ class GatewaySchema(strawberry.federation.Schema):
 def build_schema(settings: Settings) -> GatewaySchema:
     # Rule classes are made once: the validation cache is keyed by them, so a fresh class per
     # request (what QueryDepthLimiter(...) and MaxAliasesLimiter(...) make) would never hit it.
-    rules: list[type[ASTValidationRule]] = [
-        depth_validator(settings.max_depth, None),
-        TotalDepthRule,
-        aliases_validator(settings.max_aliases),
-    ]
+    rules: list[type[ASTValidationRule]] = [shape_rule(settings.max_depth, settings.max_aliases)]
     if not settings.introspection:
         rules.append(NoSchemaIntrospectionCustomRule)
     extensions: list[Callable[[], SchemaExtension]] = [

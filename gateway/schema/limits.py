@@ -1,6 +1,5 @@
-"""Limits of this gateway's own, beside Strawberry's depth, alias and token limits (``build.py``):
-the per-operation ID budget (the IDs asked for across all fields and aliases, checked before any
-upstream call) and a depth limit that counts introspection fields too."""
+"""The per-operation ID budget: the IDs asked for across all fields, aliases and entity
+representations, checked before any upstream call (depth and aliases: ``shape.py``)."""
 
 from __future__ import annotations
 
@@ -8,12 +7,10 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from graphql import (
-    ASTValidationRule,
     ExecutionResult,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
-    GraphQLError,
     InlineFragmentNode,
     ListValueNode,
     OperationDefinitionNode,
@@ -21,7 +18,7 @@ from graphql import (
     ValueNode,
     VariableNode,
 )
-from graphql.language import SKIP, DocumentNode, VisitorAction
+from graphql.language import DocumentNode
 from strawberry.extensions import SchemaExtension
 
 from gateway.schema.errors import bad_user_input
@@ -57,23 +54,31 @@ def count_ids(document: DocumentNode, operation_name: str | None, variables: Map
         if d.default_value is not None
     }
 
-    def walk(selection_set: SelectionSetNode | None, seen: frozenset[str]) -> Iterator[int]:
+    memo: dict[str, int] = {}
+
+    def count(selection_set: SelectionSetNode | None, seen: frozenset[str]) -> int:
+        """Each fragment is counted once and then multiplied by its spreads: a document of
+        fragments spreading fragments costs what it is long, not what it expands to."""
         if selection_set is None:
-            return
+            return 0
+        total = 0
         for node in selection_set.selections:
             if isinstance(node, FieldNode):
                 for arg in node.arguments or ():
                     if arg.name.value in ID_ARGUMENTS:
-                        yield _count_value(arg.value, variables, defaults)
-                yield from walk(node.selection_set, seen)
+                        total += _count_value(arg.value, variables, defaults)
+                total += count(node.selection_set, seen)
             elif isinstance(node, InlineFragmentNode):
-                yield from walk(node.selection_set, seen)
+                total += count(node.selection_set, seen)
             elif isinstance(node, FragmentSpreadNode):
                 name = node.name.value
                 if name in fragments and name not in seen:
-                    yield from walk(fragments[name].selection_set, seen | {name})
+                    if name not in memo:
+                        memo[name] = count(fragments[name].selection_set, seen | {name})
+                    total += memo[name]
+        return total
 
-    return sum(walk(chosen[0].selection_set, frozenset()))
+    return count(chosen[0].selection_set, frozenset())
 
 
 class IdBudget(SchemaExtension):
@@ -96,53 +101,3 @@ class IdBudget(SchemaExtension):
                 )
                 ctx.result = ExecutionResult(data=None, errors=[error])
         yield
-
-
-MAX_TOTAL_DEPTH = 20
-"""Introspection included. The introspection query GraphiQL sends is 15 levels deep (nine of them
-``ofType``); Strawberry's depth limit skips introspection fields, so without this an ``ofType`` chain
-could nest as deep as the token limit allows. (Exponential ``fields { type { fields ... } } }``
-nesting is refused by graphql-core's MaxIntrospectionDepthRule.)"""
-
-
-def selection_depth(
-    selection_set: SelectionSetNode | None,
-    fragments: Mapping[str, FragmentDefinitionNode],
-    memo: dict[str, int],
-    seen: frozenset[str] = frozenset(),
-) -> int:
-    """Levels of fields below ``selection_set``, through fragments (each fragment measured once)."""
-    if selection_set is None:
-        return 0
-    deepest = 0
-    for node in selection_set.selections:
-        if isinstance(node, FieldNode):
-            deepest = max(deepest, 1 + selection_depth(node.selection_set, fragments, memo, seen))
-        elif isinstance(node, InlineFragmentNode):
-            deepest = max(deepest, selection_depth(node.selection_set, fragments, memo, seen))
-        elif isinstance(node, FragmentSpreadNode):
-            name = node.name.value
-            if name in seen or name not in fragments:
-                continue  # a cycle or an unknown fragment: other rules report those
-            if name not in memo:
-                memo[name] = selection_depth(fragments[name].selection_set, fragments, memo, seen | {name})
-            deepest = max(deepest, memo[name])
-    return deepest
-
-
-class TotalDepthRule(ASTValidationRule):
-    """Refuse an operation more than MAX_TOTAL_DEPTH levels deep, counting every field."""
-
-    def enter_operation_definition(self, node: OperationDefinitionNode, *_: object) -> VisitorAction:
-        document = self.context.document
-        fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-        depth = selection_depth(node.selection_set, fragments, {})
-        if depth > MAX_TOTAL_DEPTH:
-            self.report_error(
-                GraphQLError(
-                    f"The operation is {depth} levels deep, introspection included; "
-                    f"at most {MAX_TOTAL_DEPTH} are allowed",
-                    node,
-                )
-            )
-        return SKIP
