@@ -81,7 +81,9 @@ def build_parts(
     cache: SummaryCache | None
     link: RedisLink | None = None
     if settings.redis_url is None:
-        limiter = SlidingWindowLimiter(settings.vod_qps, clock, window=1.0, margin=settings.vod_qps_margin)
+        limiter = SlidingWindowLimiter(
+            settings.vod_qps, clock, window=1.0, margin=settings.vod_qps_margin, hold=attempt_bound(settings)
+        )
         cache = MemoryCache(ttls, clock, settings.cache_max_entries) if ttls.enabled else None
     else:
         account = settings.credentials.access_key_id
@@ -109,6 +111,11 @@ def build_parts(
     return Parts(http, client, limiter, admission, cache, source, link)
 
 
+def attempt_bound(settings: Settings) -> float:
+    """The longest one upstream attempt can take: pool, connect, write and read, VOD_TIMEOUT each."""
+    return 4 * settings.vod_timeout
+
+
 def _redis_client(url: Secret) -> aioredis.Redis:
     try:
         return connect(url.reveal())
@@ -123,9 +130,7 @@ def _redis_parts(
     share = share_of(settings.vod_qps, settings.replicas)
     client = _redis_client(url)
     margin = settings.vod_qps_margin
-    # a grant whose replica died mid-call stops counting after the longest an attempt can take
-    # (pool, connect, write and read, VOD_TIMEOUT each)
-    hold = 4 * settings.vod_timeout
+    hold = attempt_bound(settings)  # a grant whose replica died mid-call stops counting then
     shared = RedisWindowLimiter(
         client, limit_key(account), settings.vod_qps, window=1.0, margin=margin, hold=hold
     )

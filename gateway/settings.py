@@ -7,7 +7,6 @@ A missing or malformed value fails start-up with one line that names the variabl
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -75,12 +74,13 @@ def _get(env: Mapping[str, str], name: str, cast: Callable[[str], T], default: T
         raise SettingsError(f"{name}={_shown(raw)!r} is not valid: expected {what}") from None
 
 
-_USERINFO = re.compile(r"(?<=://)[^/@\s]*@")
-
-
 def _shown(raw: str) -> str:
-    """A value as an error message may show it: a URL's user name and password are blanked."""
-    return _USERINFO.sub("***@", raw)
+    """A value as an error message may show it: in a URL, everything up to the last ``@`` (a
+    user name and a password, which may hold ``@``, ``/`` or spaces) is blanked."""
+    scheme, sep, rest = raw.partition("://")
+    if not sep or "@" not in rest:
+        return raw
+    return f"{scheme}://***@{rest.rpartition('@')[2]}"
 
 
 def _positive_int(raw: str) -> int:
@@ -131,7 +131,7 @@ def _url(raw: str) -> str:
         raise ValueError from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError
-    if parts.username is not None or parts.password is not None or parts.query or parts.fragment:
+    if parts.username is not None or parts.password is not None or "?" in raw or "#" in raw:
         raise ValueError
     return raw.rstrip("/")
 

@@ -265,3 +265,23 @@ async def test_every_grant_goes_back_whatever_became_of_its_batch() -> None:
     batcher = Batcher(broken, Admission(limiter, clock), clock)
     assert isinstance((await batcher.load_many(["x"]))[0], Exception)
     assert limiter.out == 0
+
+
+async def test_shutdown_answers_every_waiter_and_returns_every_grant() -> None:
+    clock = ManualClock()
+    limiter = CountingLimiter(clock, calls=1)
+    upstream = FakeUpstream()
+    upstream.hold = asyncio.Event()
+    batcher = Batcher(upstream, Admission(limiter, clock), clock)
+    out = asyncio.create_task(batcher.load_many(["a"]))  # its call is out, held upstream
+    await settle()
+    queued = asyncio.create_task(batcher.load_many(["b"]))  # waits for the only grant
+    await settle()
+    closing = asyncio.create_task(batcher.aclose(grace=5.0))
+    await settle()
+    upstream.hold.set()  # the call out finishes within the grace
+    await closing
+    assert [r.video_id for r in await out] == ["a"]  # type: ignore[union-attr]
+    [b] = await queued
+    assert isinstance(b, UpstreamUnavailable) and "shutting down" in b.message
+    assert limiter.out == 0

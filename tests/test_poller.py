@@ -297,3 +297,46 @@ async def test_polls_skip_cache_reads_but_fill_the_cache_for_queries() -> None:
     assert progress_of(polled[0])[1] == 60 and len(world.calls) == 2  # not its own cached answer
     queried = await batcher.load_many(["x"])
     assert progress_of(queried[0])[1] == 60 and len(world.calls) == 2  # served by the poll's answer
+
+
+async def test_one_broken_watcher_does_not_stop_the_news_or_the_poller() -> None:
+    clock = ManualClock()
+    world = World(clock)
+    world.set("x", progress=10)
+    poller = Poller(world.lookup, clock, interval=1.0)
+    poller.start()
+
+    def broken(outcome: Outcome) -> object:
+        raise RuntimeError("a view with a bug")
+
+    bad, good = poller.watch(broken), poller.watch()
+    for watch in (bad, good):
+        watch.add(["x"])
+    await settle()
+    assert progress_of((await good.changes())["x"]) == ("Processing", 10)
+    world.set("x", progress=20)
+    await clock.advance(1.0)
+    assert progress_of((await good.changes())["x"]) == ("Processing", 20)  # the loop goes on
+    assert poller.rounds == 2
+    await poller.aclose()
+
+
+async def test_a_round_that_fails_is_followed_by_the_next() -> None:
+    clock = ManualClock()
+    world = World(clock)
+    world.set("x", progress=10)
+    rounds = 0
+
+    def on_round(ids: int, seconds: float) -> None:
+        nonlocal rounds
+        rounds += 1
+        if rounds == 1:
+            raise RuntimeError("a metrics bug")
+
+    poller = Poller(world.lookup, clock, interval=1.0, on_round=on_round)
+    poller.start()
+    poller.watch().add(["x"])
+    await settle()
+    await clock.advance(1.0)
+    assert rounds == 2 and len(world.calls) == 2
+    await poller.aclose()

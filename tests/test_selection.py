@@ -10,6 +10,7 @@ from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
 from gateway.clock import ManualClock
 from gateway.loading.poller import Poller
 from gateway.schema.selection import selected, view_of
+from gateway.schema.subscription import _finished
 from gateway.vod.errors import VideoNotFound
 from gateway.vod.models import JobStatus, SummaryStatus, TranscodeJobRecord, TranscodeSummaryRecord
 from tests.test_poller import World, record
@@ -94,3 +95,10 @@ async def test_each_subscriber_is_told_only_what_it_would_see_change() -> None:
     await poller.poll_round(["v1"])
     assert (await overall.changes())["v1"] == world.state["v1"]
     assert (await per_job.changes())["v1"] == world.state["v1"]
+
+
+def test_a_first_event_takes_only_finished_summaries_from_the_cache() -> None:
+    """A cached Processing may be stale, and a cached not-found may be a video uploaded since."""
+    done = replace(summary(100), status=SummaryStatus.COMPLETE_ALL_SUCC)
+    assert _finished(done)
+    assert not _finished(summary(40)) and not _finished(VideoNotFound("v1"))

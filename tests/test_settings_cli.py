@@ -139,3 +139,26 @@ def test_help_and_export_schema_as_a_module() -> None:
     assert "--emulator" in serve.stdout and "default 8000" in serve.stdout
     exported = run_cli("export-schema")
     assert exported.returncode == 0 and "type Query" in exported.stdout
+
+
+@pytest.mark.parametrize(
+    ("url", "shown", "password"),
+    [
+        ("https://alice:p@ss@host", "https://***@host", "p@ss"),
+        ("https://alice:pa/ss@host", "https://***@host", "pa/ss"),
+        ("https://alice:pa ss@host/x", "https://***@host/x", "pa ss"),
+    ],
+)
+def test_a_bad_url_never_shows_its_password(url: str, shown: str, password: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings({"VOD_ENDPOINT": url})
+    assert f"'{shown}'" in str(caught.value)
+    assert password not in str(caught.value) and "alice" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "url", ["http://h?", "http://h#", "http://h/?a=1", "ftp://h", "http://", "http://h:99999"]
+)
+def test_an_endpoint_is_a_plain_http_url(url: str) -> None:
+    with pytest.raises(SettingsError, match="VOD_ENDPOINT"):
+        load_settings({"VOD_ENDPOINT": url})

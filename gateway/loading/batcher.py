@@ -283,8 +283,19 @@ class Batcher:
             if first is not None:  # the fetch never used the pump's grant
                 await first.release()
 
-    async def aclose(self) -> None:
-        for task in [self._pump_task, *self._tasks]:
-            if task is not None and not task.done():
-                task.cancel()
-        await asyncio.gather(*(t for t in self._tasks), return_exceptions=True)
+    async def aclose(self, grace: float = 5.0) -> None:
+        """Stop taking calls; let those out finish for up to ``grace`` seconds (so their grants
+        are released and their waiters answered), then cancel the rest."""
+        if self._pump_task is not None and not self._pump_task.done():
+            self._pump_task.cancel()
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=grace)
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        closing = UpstreamUnavailable("the gateway is shutting down")
+        for lane in (self._pending, self._background, self._inflight):
+            for entry in lane.values():
+                if not entry.future.done():
+                    entry.future.set_result(closing)
+            lane.clear()

@@ -25,8 +25,8 @@ from gateway.vod.errors import RateLimited
 RECHECK = 0.05
 """Seconds to wait before asking again when every counted call is still waiting for its answer."""
 MAX_HOLD = 120.0
-"""A grant not released this long after it was taken stops counting: a guard against a leak, far
-beyond any attempt's timeouts."""
+"""By default, a grant not released this long after it was taken stops counting: a guard against
+a leak. The gateway sets it to the longest an attempt can take (4 x VOD_TIMEOUT)."""
 
 
 class Grant(Protocol):
@@ -46,7 +46,7 @@ class _LocalGrant:
 
     def __init__(self, limiter: SlidingWindowLimiter) -> None:
         self._limiter = limiter
-        self.end = limiter.clock.now() + MAX_HOLD + limiter.span  # until released: the call is out
+        self.end = limiter.clock.now() + limiter.hold + limiter.span  # until released: the call is out
         self.released = False
 
     async def release(self) -> None:
@@ -62,11 +62,14 @@ class SlidingWindowLimiter:
     """At most ``calls`` calls counted at once; each counts until ``window + margin`` after its
     grant is released."""
 
-    def __init__(self, calls: int, clock: Clock, window: float = 1.0, margin: float = 0.0) -> None:
+    def __init__(
+        self, calls: int, clock: Clock, window: float = 1.0, margin: float = 0.0, hold: float = MAX_HOLD
+    ) -> None:
         if calls < 1:
             raise ValueError("calls must be >= 1")
         self._calls = calls
         self.span = window + margin
+        self.hold = hold
         self.clock = clock
         self._counted: list[_LocalGrant] = []
 

@@ -206,7 +206,10 @@ class Poller:
                 self._wake.clear()
                 await self._wake.wait()
                 continue
-            await self.poll_round(due)
+            try:
+                await self.poll_round(due)
+            except Exception as exc:  # a bug: every subscriber would wait for good; poll on instead
+                log.error("poll round failed unexpectedly: %s: %s", type(exc).__name__, exc)
             await self._clock.sleep(self._interval)
 
     async def poll_round(self, ids: Sequence[str]) -> None:
@@ -236,7 +239,10 @@ class Poller:
             if is_final(outcome):
                 self._final[video_id] = outcome
             views: dict[View, object] = {}  # subscribers of the same operation share one view
-            for watch in watchers:
-                if watch.view not in views:
-                    views[watch.view] = watch.view(outcome)
-                watch.offer(video_id, outcome, views[watch.view])
+            for watch in list(watchers):
+                try:
+                    if watch.view not in views:
+                        views[watch.view] = watch.view(outcome)
+                    watch.offer(video_id, outcome, views[watch.view])
+                except Exception as exc:  # one subscriber's bug must not stop the others' news
+                    log.error("a watcher failed: %s: %s", type(exc).__name__, exc)

@@ -283,6 +283,7 @@ class FailoverLimiter:
         self.share = max(1, share)
         self._window = window
         self._margin = margin
+        self._hold = hold
         # Redis may return just after a probe fails; every replica notices within the next one.
         # Calls granted locally during the outage are unknown to Redis and may still be out (up
         # to ``hold``) and count a window after that: until then every replica keeps its share.
@@ -329,7 +330,9 @@ class FailoverLimiter:
     def _outage_window(self) -> SlidingWindowLimiter:
         """The local window of the current outage, pre-filled when the outage began."""
         if self._local is None or self._outage != self._link.outages:
-            local = SlidingWindowLimiter(self.share, self._clock, window=self._window, margin=self._margin)
+            local = SlidingWindowLimiter(
+                self.share, self._clock, window=self._window, margin=self._margin, hold=self._hold
+            )
             local.fill()  # as if the share had just been spent: no burst at the switch
             self._local = local
             self._outage = self._link.outages

@@ -28,6 +28,7 @@ from gateway.schema.selection import view_of
 from gateway.schema.types import TranscodeSummary
 from gateway.settings import Settings
 from gateway.vod.errors import VodError
+from gateway.vod.models import TranscodeSummaryRecord
 
 log = logging.getLogger("gateway.subscriptions")
 
@@ -40,9 +41,14 @@ class LiveParts:
     poller: Poller
 
     async def first(self, ids: Sequence[str]) -> list[Outcome]:
-        """The state now. Only final cached answers are taken as they are: a cached ``Processing``
-        may be seconds old, and a video that completed meanwhile must start with its final state."""
-        return await self.source.load_many(ids, usable=is_final)
+        """The state now. Only finished summaries are taken from the cache as they are: a cached
+        ``Processing`` may be seconds old, and a video that completed meanwhile must start with
+        its final state; a cached not-found may be a video uploaded since."""
+        return await self.source.load_many(ids, usable=_finished)
+
+
+def _finished(outcome: Outcome) -> bool:
+    return isinstance(outcome, TranscodeSummaryRecord) and is_final(outcome)
 
 
 def live_parts(info: Info[Context, None]) -> LiveParts:
