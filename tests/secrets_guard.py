@@ -45,13 +45,15 @@ class _LeakWatch(logging.Handler):
         self.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
 
     def emit(self, record: logging.LogRecord) -> None:
+        where = f"a log record of {record.name!r}"
         try:
-            find(self.format(record), f"a log record of {record.name!r}")
-            fields = getattr(record, "fields", None)
-            if fields is not None:
-                find(repr(fields), f"the fields of a log record of {record.name!r}")
-        except Exception:  # a record that can't be formatted is not a leak
-            pass
+            text = self.format(record)
+        except Exception:  # a record that can't be formatted: look at what it was given
+            text = f"{record.msg!r} {record.args!r} {record.exc_info!r}"
+        find(text, where)
+        fields = getattr(record, "fields", None)
+        if fields is not None:
+            find(repr(fields), f"the fields of {where}")
 
 
 _WATCH = _LeakWatch()

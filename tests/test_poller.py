@@ -340,3 +340,25 @@ async def test_a_round_that_fails_is_followed_by_the_next() -> None:
     await clock.advance(1.0)
     assert rounds == 2 and len(world.calls) == 2
     await poller.aclose()
+
+
+async def test_queries_saturating_the_account_cannot_starve_the_poll_lane_for_good() -> None:
+    clock = ManualClock()
+    world = World(clock)
+    for i in range(10):
+        world.set(f"p{i}")
+    batcher = make_batcher(world, clock)
+    polled = asyncio.create_task(batcher.poll_many([f"p{i}" for i in range(10)]))
+    flood = []
+    for second in range(8):  # more query IDs every second than the account can answer
+        flood += [asyncio.create_task(batcher.load_many([f"q{second}-{i}"])) for i in range(200)]
+        for _ in range(10):
+            await clock.advance(0.1)
+        if polled.done():
+            break
+    assert polled.done(), "the poll IDs waited behind queries for good"
+    first_poll_call = next(n for n, (_, ids) in enumerate(world.calls) if "p0" in ids)
+    assert 5.0 <= world.calls[first_poll_call][0] - 1000.0 < 6.5  # after waiting 5 s, not before
+    for task in flood:
+        task.cancel()
+    await batcher.aclose(grace=0)

@@ -8,8 +8,9 @@ idle, the first lookup goes out on the next event-loop turn; at saturation, call
 
 Background lookups (the subscription poller's, :meth:`Batcher.poll_many`) wait in a second,
 low-priority lane: a call takes them only after every pending query ID, so they fill the room a
-call has left and otherwise use the slots queries don't. They skip cache reads (a poll must see
-the upstream, not its own last answer) but their answers are cached for queries.
+call has left and otherwise use the slots queries don't (once the oldest has waited 5 s, the next
+call takes them first: queries can't starve subscribers for good). They skip cache reads (a poll
+must see the upstream, not its own last answer) but their answers are cached for queries.
 
 Futures resolve to an outcome (a record or a :class:`VodError`), never to an exception, so a
 cancelled or vanished waiter can't poison the others or leave an unretrieved exception behind.
@@ -37,11 +38,12 @@ Fetch = Callable[[list[str], float, Admit], Awaitable[SummaryPage]]
 
 
 class _Entry:
-    __slots__ = ("deadline", "future", "waiters")
+    __slots__ = ("deadline", "future", "since", "waiters")
 
-    def __init__(self, future: asyncio.Future[Outcome], deadline: float) -> None:
+    def __init__(self, future: asyncio.Future[Outcome], deadline: float, since: float) -> None:
         self.future = future
         self.deadline = deadline
+        self.since = since  # when it joined the queue
         self.waiters = 0
 
 
@@ -63,6 +65,7 @@ class Batcher:
         on_cache: Callable[[int, int], None] | None = None,
         batch_size: int = MAX_IDS_PER_CALL,
         pace: float = 0.0,
+        starve_after: float = 5.0,
     ) -> None:
         self._fetch = fetch
         self._admission = admission
@@ -72,6 +75,7 @@ class Batcher:
         self._on_cache = on_cache
         self._batch_size = batch_size
         self._pace = pace
+        self._starve_after = starve_after
         self._next_slot = float("-inf")  # when the next call may go
         self._pending: OrderedDict[str, _Entry] = OrderedDict()
         self._background: OrderedDict[str, _Entry] = OrderedDict()  # low priority: the poller's
@@ -124,10 +128,11 @@ class Batcher:
                     self._pending[video_id] = entry
             if entry is None:
                 future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+                now = self._clock.now()
                 if background:  # its deadline starts when a call takes it
-                    entry = self._background[video_id] = _Entry(future, float("inf"))
+                    entry = self._background[video_id] = _Entry(future, float("inf"), now)
                 else:
-                    entry = self._pending[video_id] = _Entry(future, self._clock.now() + self._max_wait)
+                    entry = self._pending[video_id] = _Entry(future, now + self._max_wait, now)
             entry.waiters += 1
             entries[video_id] = entry
         if self._full():
@@ -232,9 +237,16 @@ class Batcher:
                 entry.future.set_result(error)
 
     def _take(self) -> dict[str, _Entry]:
-        """Up to ``batch_size`` IDs: every pending query ID first, then background ones."""
+        """Up to ``batch_size`` IDs: every pending query ID first, then background ones; but
+        background IDs first when the oldest has waited ``starve_after`` seconds, so that a
+        gateway saturated by queries still answers its subscribers now and then."""
         batch: dict[str, _Entry] = {}
-        for lane in (self._pending, self._background):
+        lanes = (self._pending, self._background)
+        if self._background:
+            oldest = next(iter(self._background.values()))
+            if self._clock.now() - oldest.since >= self._starve_after:
+                lanes = (self._background, self._pending)
+        for lane in lanes:
             while lane and len(batch) < self._batch_size:
                 video_id, entry = lane.popitem(last=False)
                 if entry.waiters > 0:

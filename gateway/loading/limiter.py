@@ -41,7 +41,7 @@ class Limiter(Protocol):
         ...
 
 
-class _LocalGrant:
+class LocalGrant:
     __slots__ = ("_limiter", "end", "released")
 
     def __init__(self, limiter: SlidingWindowLimiter) -> None:
@@ -71,20 +71,25 @@ class SlidingWindowLimiter:
         self.span = window + margin
         self.hold = hold
         self.clock = clock
-        self._counted: list[_LocalGrant] = []
+        self._counted: list[LocalGrant] = []
 
     async def try_acquire(self) -> tuple[float, Grant | None]:
         return self.try_acquire_now()
 
-    def try_acquire_now(self) -> tuple[float, _LocalGrant | None]:
+    def try_acquire_now(self) -> tuple[float, LocalGrant | None]:
         now = self.clock.now()
         counted = self._counted = [g for g in self._counted if g.end > now]
         if len(counted) < self._calls:
-            grant = _LocalGrant(self)
+            grant = LocalGrant(self)
             counted.append(grant)
             return 0.0, grant
         ends = [g.end for g in counted if g.released]
         return (min(ends) - now if ends else RECHECK), None  # none released: all still out
+
+    def give_back(self, grant: LocalGrant) -> None:
+        """A grant whose call was never sent: it stops counting at once."""
+        if grant in self._counted:
+            self._counted.remove(grant)
 
     def fill(self) -> None:
         """Count ``calls`` calls answered just now: nothing may go for one span."""

@@ -32,7 +32,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from gateway.clock import Clock
-from gateway.loading.limiter import MAX_HOLD, RECHECK, Grant, SlidingWindowLimiter
+from gateway.loading.limiter import MAX_HOLD, RECHECK, Grant, LocalGrant, SlidingWindowLimiter
 
 log = logging.getLogger("gateway.redis")
 
@@ -309,7 +309,7 @@ class FailoverLimiter:
             link.recovered_at is None or self._clock.now() >= link.recovered_at + self._settle
         ):
             local = self._local = None
-        settling: Grant | None = None
+        settling: LocalGrant | None = None
         if local is not None:
             wait, settling = local.try_acquire_now()  # settling: both windows must grant
             if settling is None:
@@ -322,8 +322,8 @@ class FailoverLimiter:
             link.failed(exc)
             return self._outage_window().try_acquire_now()
         if settling is None or shared is None:
-            if settling is not None:
-                await settling.release()  # taken for nothing: it still counts, to be safe
+            if settling is not None and local is not None:
+                local.give_back(settling)  # Redis refused: no call goes on this grant
             return wait, shared
         return 0.0, _Both(settling, shared)
 
