@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import hypothesis
 import pytest
 
 from gateway.app import create_app
@@ -15,6 +17,12 @@ from gateway.emulator.server import ThreadedServer
 from tests.harness import TEST_KEYS, Emulator, Gateway, LogRecords, gateway_settings
 
 pytest_plugins = ["tests.secrets_guard", "pytester"]
+
+# Property tests draw the same examples on every run, so CI is reproducible; HYPOTHESIS_PROFILE=explore
+# draws new ones (and keeps failures in .hypothesis/) when hunting for bugs.
+hypothesis.settings.register_profile("ci", derandomize=True, database=None)
+hypothesis.settings.register_profile("explore", derandomize=False)
+hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture
