@@ -36,7 +36,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
 from gateway.loading.cache import CacheTTLs
-from gateway.middleware import ApiKeyMiddleware
+from gateway.middleware import ApiKeys
 from gateway.observability import Metrics
 from gateway.response_cache import ResponseCache
 from gateway.schema.context import Context
@@ -166,7 +166,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
         self._ttls = CacheTTLs(
             settings.cache_ttl_active, settings.cache_ttl_terminal, settings.cache_ttl_not_found
         )
-        self._key_check = ApiKeyMiddleware(_no_app, settings.api_keys, on_reject=_nothing).allowed
+        self._key_check = ApiKeys(settings.api_keys).allowed
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -295,11 +295,3 @@ class GatewayGraphQL(GraphQL[Context, None]):
         if not isinstance(decoded, dict | list):
             raise HTTPException(400, 'Expected a JSON object, such as {"query": "{ __typename }"}')
         return decoded
-
-
-async def _no_app(scope: Scope, receive: Receive, send: Send) -> None:  # pragma: no cover
-    raise RuntimeError("only ApiKeyMiddleware.allowed is used here")
-
-
-def _nothing() -> None:
-    return None

@@ -70,18 +70,14 @@ def _digest(key: bytes) -> bytes:
     return hashlib.sha256(key).digest()
 
 
-class ApiKeyMiddleware:
-    """``Authorization: Bearer <key>`` on /graphql, compared in constant time against every key."""
+class ApiKeys:
+    """``Bearer <key>`` values checked in constant time against every key (the middleware's and
+    the WebSocket handshake's check)."""
 
-    def __init__(
-        self, app: ASGIApp, keys: tuple[Secret, ...], on_reject: Callable[[], None], explorer: bool = False
-    ) -> None:
-        self.app = app
+    def __init__(self, keys: tuple[Secret, ...]) -> None:
         # digests, all 32 bytes: compare_digest's time then depends on neither a key's length nor
         # its content (it returns early on a length mismatch)
         self._keys = [_digest(k.reveal().encode()) for k in keys]
-        self._on_reject = on_reject
-        self._explorer = explorer
 
     def allowed(self, header: str) -> bool:
         scheme, _, token = header.partition(" ")
@@ -91,6 +87,18 @@ class ApiKeyMiddleware:
         for key in self._keys:  # no early exit: the time taken doesn't depend on which key matched
             matched |= hmac.compare_digest(given, key)
         return matched and bool(candidate)
+
+
+class ApiKeyMiddleware:
+    """``Authorization: Bearer <key>`` on /graphql."""
+
+    def __init__(
+        self, app: ASGIApp, keys: tuple[Secret, ...], on_reject: Callable[[], None], explorer: bool = False
+    ) -> None:
+        self.app = app
+        self.allowed = ApiKeys(keys).allowed
+        self._on_reject = on_reject
+        self._explorer = explorer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket") and _protected(scope, self._explorer):

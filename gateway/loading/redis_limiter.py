@@ -121,7 +121,7 @@ class RedisGrant:
         self._member = member
 
     async def release(self) -> None:
-        """Returns at once: the answer doesn't wait for Redis (see ``RedisWindowLimiter.release``)."""
+        """Returns at once: the answer doesn't wait for Redis (``RedisWindowLimiter.release_soon``)."""
         self._limiter.release_soon(self._member)
 
 
@@ -151,15 +151,13 @@ class RedisWindowLimiter:
         self._unreleased: list[str] = []  # releases Redis failed to take: sent again when it answers
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def release_many_soon(self, members: list[str]) -> None:
-        task = asyncio.get_running_loop().create_task(self._release(members))
+    def release_soon(self, *members: str) -> None:
+        """Release ``members`` in the background. If Redis fails, they are kept and sent again
+        after the next script that runs (until then they count until their hold ends: safe, if
+        slower)."""
+        task = asyncio.get_running_loop().create_task(self._release(list(members)))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-
-    def release_soon(self, member: str) -> None:
-        """Release ``member`` in the background. If Redis fails, it is kept and sent again after
-        the next script that runs (until then it counts until its hold ends: safe, if slower)."""
-        self.release_many_soon([member])
 
     async def _release(self, members: list[str]) -> None:
         for n, member in enumerate(members):
@@ -181,7 +179,7 @@ class RedisWindowLimiter:
         wait_us, now_us = await self._run(member, "grant")
         if self._unreleased:  # Redis answers again: the releases it missed
             pending, self._unreleased = self._unreleased, []
-            self.release_many_soon(pending)
+            self.release_soon(*pending)
         now = now_us / 1_000_000
         if wait_us == 0:
             return 0.0, RedisGrant(self, member), now
