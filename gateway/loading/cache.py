@@ -33,8 +33,7 @@ class CacheTTLs:
 
     def ttl_for(self, outcome: Outcome) -> float:
         if isinstance(outcome, TranscodeSummaryRecord):
-            status = outcome.status
-            return self.terminal if status.terminal and status.value != "Unknown" else self.active
+            return self.terminal if outcome.status.terminal else self.active
         if isinstance(outcome, VideoNotFound):
             return self.not_found
         return 0.0  # errors are never cached

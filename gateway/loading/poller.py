@@ -24,7 +24,7 @@ from gateway.clock import Clock
 from gateway.loading.cache import Outcome
 from gateway.vod.client import MAX_IDS_PER_CALL
 from gateway.vod.errors import VideoNotFound
-from gateway.vod.models import SummaryStatus, TranscodeSummaryRecord
+from gateway.vod.models import TranscodeSummaryRecord
 
 log = logging.getLogger("gateway.poller")
 
@@ -33,13 +33,10 @@ Lookup = Callable[[Sequence[str]], Awaitable[list[Outcome]]]
 
 
 def is_final(outcome: Outcome) -> bool:
-    """Nothing more will change: a finished task, or a video that doesn't exist.
-
-    An UNKNOWN status (a value this gateway doesn't know yet) is not final: it may be a new
-    in-progress state, so such videos keep being polled.
-    """
+    """Nothing more will change: a finished task (an UNKNOWN status is polled on), or a video
+    that doesn't exist."""
     if isinstance(outcome, TranscodeSummaryRecord):
-        return outcome.status.terminal and outcome.status is not SummaryStatus.UNKNOWN
+        return outcome.status.terminal
     return isinstance(outcome, VideoNotFound)
 
 

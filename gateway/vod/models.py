@@ -30,7 +30,9 @@ class SummaryStatus(StrEnum):
 
     @property
     def terminal(self) -> bool:
-        return self not in (SummaryStatus.PROCESSING, SummaryStatus.PARTIAL)
+        """The task has finished. UNKNOWN (a value this gateway doesn't know yet) may be a new
+        in-progress state, so it isn't."""
+        return self not in (SummaryStatus.PROCESSING, SummaryStatus.PARTIAL, SummaryStatus.UNKNOWN)
 
 
 class JobStatus(StrEnum):
@@ -78,7 +80,7 @@ class TranscodeSummaryRecord:
     def progress(self) -> int:
         """Overall 0..100: the mean of the jobs' progress, a finished job counting as 100."""
         if not self.jobs:
-            return 100 if self.status.terminal and self.status is not SummaryStatus.UNKNOWN else 0
+            return 100 if self.status.terminal else 0
         done = (JobStatus.TRANSCODE_SUCCESS, JobStatus.TRANSCODE_FAIL)
         total = sum(100 if j.status in done else j.progress for j in self.jobs)
         return total // len(self.jobs)
