@@ -6,7 +6,7 @@ subscription limit."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Callable, Mapping
 from typing import Any, cast
 
 import orjson
@@ -86,6 +86,13 @@ def subscription_limit_error(limit: int) -> dict[str, Any]:
     }
 
 
+def _over_limit(limit: int | None, open_ops: Mapping[str, object], op_id: str) -> dict[str, Any] | None:
+    """The error for a new operation on a connection that has ``limit`` open (None: it may run)."""
+    if limit is None or len(open_ops) < limit or op_id in open_ops:
+        return None
+    return subscription_limit_error(limit)
+
+
 def _remember_params(context: Context, payload: object) -> None:
     """Keep the connection_init payload where ``on_ws_connect`` can read it (Context has no slot)."""
     if context.request is not None:
@@ -98,11 +105,9 @@ class _TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         await super().handle_connection_init(message)
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
-        limit = self.max_subscriptions_per_connection
-        full = limit is not None and len(self.operations) >= limit
-        if full and self.connection_acknowledged and message["id"] not in self.operations:
-            assert limit is not None
-            error = {"id": message["id"], "type": "error", "payload": [subscription_limit_error(limit)]}
+        refusal = _over_limit(self.max_subscriptions_per_connection, self.operations, message["id"])
+        if refusal is not None and self.connection_acknowledged:
+            error = {"id": message["id"], "type": "error", "payload": [refusal]}
             await self.send_message(error)  # type: ignore[arg-type]
             return
         await super().handle_subscribe(message)
@@ -114,11 +119,9 @@ class _LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
         await super().handle_connection_init(message)
 
     async def handle_start(self, message: StartMessage) -> None:
-        limit = self.max_subscriptions_per_connection
-        full = limit is not None and len(self.tasks) >= limit
-        if full and self.connection_acknowledged and message["id"] not in self.tasks:
-            assert limit is not None
-            error = {"type": "error", "id": message["id"], "payload": subscription_limit_error(limit)}
+        refusal = _over_limit(self.max_subscriptions_per_connection, self.tasks, message["id"])
+        if refusal is not None and self.connection_acknowledged:
+            error = {"type": "error", "id": message["id"], "payload": refusal}
             await self.send_message(error)  # type: ignore[arg-type]
             return
         await super().handle_start(message)
