@@ -18,16 +18,16 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
-from gateway import graphiql
+from gateway.http import explorer
 from gateway.clock import Clock, MonotonicClock
-from gateway.graphql_view import GatewayGraphQL
+from gateway.http.view import GatewayGraphQL
 from gateway.loading.batcher import Batcher
 from gateway.loading.poller import Poller
-from gateway.loading.sources import summary_loader
-from gateway.middleware import ApiKeyMiddleware, BodyLimitMiddleware, RequestIdMiddleware
-from gateway.observability import Metrics
-from gateway.parts import Parts, build_parts, readiness
-from gateway.response_cache import ResponseCache
+from gateway.loading.loader import summary_loader
+from gateway.http.middleware import ApiKeyMiddleware, BodyLimitMiddleware, RequestIdMiddleware
+from gateway.metrics import Metrics
+from gateway.loading.parts import Parts, build_parts, readiness
+from gateway.http.response_cache import ResponseCache
 from gateway.schema.build import build_schema
 from gateway.schema.subscription import LiveParts
 from gateway.settings import Settings
@@ -68,8 +68,8 @@ class GraphQLEndpoint:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET" and self._settings.graphiql:
             request = Request(scope, receive)
-            if graphiql.wants_html(request):
-                await graphiql.graphiql_page(default_query=self._default_query)(scope, receive, send)
+            if explorer.wants_html(request):
+                await explorer.graphiql_page(default_query=self._default_query)(scope, receive, send)
                 return
         await self._view(scope, receive, send)
 
@@ -142,7 +142,7 @@ def create_app(
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
-        Mount("/graphql/static", app=graphiql.static_app()),
+        Mount("/graphql/static", app=explorer.static_app()),
         Route("/graphql", endpoint),  # every method: the view answers 405 as GraphQL JSON
         WebSocketRoute("/graphql", endpoint),
     ]

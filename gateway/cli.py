@@ -72,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    from gateway.observability import configure_logging
+    from gateway.logs import configure_logging
 
     configure_logging(settings.log_level, settings.log_json)
     try:
@@ -102,8 +102,8 @@ def _server(app: object, host: str, port: int) -> uvicorn.Server:
 
 async def _serve(settings: Settings, host: str, port: int, emulator: bool, emulator_port: int) -> None:
     from gateway.app import create_app
-    from gateway.embedded import EmbeddedEmulator, start_embedded_emulator
-    from gateway.parts import check_redis
+    from gateway.emulator.embedded import EmbeddedEmulator, start_embedded_emulator
+    from gateway.loading.parts import check_redis
 
     default_query = None
     embedded: EmbeddedEmulator | None = None

@@ -13,7 +13,7 @@ import pytest
 from gateway.app import create_app
 from gateway.emulator.app import create_emulator_app
 from gateway.emulator.config import EmulatorConfig
-from gateway.emulator.server import ThreadedServer
+from tests.support.server import ThreadedServer
 from tests.harness import TEST_KEYS, Emulator, Gateway, LogRecords, gateway_settings
 
 pytest_plugins = ["tests.secrets_guard", "pytester"]

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from gateway.emulator.config import DEMO_KEY, AccessKey
-from gateway.emulator.server import ThreadedServer
+from tests.support.server import ThreadedServer
 from gateway.emulator.state import EmulatorState
 from gateway.settings import Settings, load_settings
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from gateway.clock import ManualClock, settle
+from tests.support.clock import ManualClock, settle
 from gateway.loading.batcher import Batcher
 from gateway.loading.cache import CacheTTLs, MemoryCache
 from gateway.loading.limiter import Admission, Grant, SlidingWindowLimiter

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway.clock import ManualClock
+from tests.support.clock import ManualClock
 from gateway.loading.cache import CacheTTLs, MemoryCache
 from gateway.vod.errors import UpstreamUnavailable, VideoNotFound
 from gateway.vod.models import SummaryStatus, TranscodeSummaryRecord

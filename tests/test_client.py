@@ -10,7 +10,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from gateway.clock import InstantClock
+from tests.support.clock import InstantClock
 from gateway.vod import signing
 from gateway.vod.client import RetryPolicy, VodClient
 from gateway.vod.credentials import Credentials, Secret

@@ -1,4 +1,4 @@
-"""gateway.graphiql without a browser: the page, its CSP, the data block, the static files."""
+"""gateway.http.explorer without a browser: the page, its CSP, the data block, the static files."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount, Route
 
 from gateway.app import DEFAULT_QUERY
-from gateway.embedded import start_embedded_emulator
-from gateway.graphiql import (
+from gateway.emulator.embedded import start_embedded_emulator
+from gateway.http.explorer import (
     CONTENT_SECURITY_POLICY,
     DEFAULT_STATIC_DIR,
     content_security_policy,

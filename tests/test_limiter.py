@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from gateway.clock import ManualClock, settle
+from tests.support.clock import ManualClock, settle
 from gateway.loading.limiter import MAX_HOLD, RECHECK, Admission, RateLimitExceeded, SlidingWindowLimiter
 
 

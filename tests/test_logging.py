@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from gateway.emulator.model import ALL_SUCCEEDED
-from gateway.observability import JsonFormatter
+from gateway.logs import JsonFormatter
 from tests.harness import Emulator, Gateway
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from gateway.clock import ManualClock, settle
+from tests.support.clock import ManualClock, settle
 from gateway.loading.batcher import Batcher
 from gateway.loading.cache import CacheTTLs, MemoryCache, Outcome
 from gateway.loading.limiter import Admission, SlidingWindowLimiter

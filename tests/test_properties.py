@@ -18,12 +18,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gateway.app import create_app
-from gateway.clock import InstantClock
+from tests.support.clock import InstantClock
 from gateway.emulator.auth import Incoming, Verifier
 from gateway.emulator.config import AccessKey, EmulatorConfig
 from gateway.emulator.errors import ApiError
 from gateway.emulator.limiter import NonceStore
-from gateway.emulator.server import ThreadedServer
+from tests.support.server import ThreadedServer
 from gateway.schema.lookups import id_error
 from gateway.vod.auth import VodAuth
 from gateway.vod.client import VodClient

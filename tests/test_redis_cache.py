@@ -14,7 +14,7 @@ import pytest
 import redis
 import redis.asyncio as aioredis
 
-from gateway.clock import ManualClock
+from tests.support.clock import ManualClock
 from gateway.emulator.app import create_emulator_app
 from gateway.emulator.config import AccessKey, EmulatorConfig
 from gateway.emulator.model import ALL_SUCCEEDED, PROCESSING
@@ -22,7 +22,7 @@ from gateway.loading import codec
 from gateway.loading.cache import CacheTTLs, Outcome
 from gateway.loading.redis_cache import RedisCache
 from gateway.loading.redis_limiter import RedisLink, connect, limit_key
-from gateway.parts import check_redis, redacted
+from gateway.loading.parts import check_redis, redacted
 from gateway.settings import SettingsError, load_settings
 from gateway.vod.errors import UpstreamUnavailable, VideoNotFound
 from gateway.vod.models import SummaryStatus, TranscodeSummaryRecord, parse_summary

@@ -18,7 +18,7 @@ import pytest
 import redis
 import redis.asyncio as aioredis
 
-from gateway.clock import ManualClock
+from tests.support.clock import ManualClock
 from gateway.loading.limiter import RECHECK
 from gateway.loading.redis_limiter import (
     LIFETIME_MS,

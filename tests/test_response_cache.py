@@ -8,9 +8,9 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from gateway.clock import ManualClock
+from tests.support.clock import ManualClock
 from gateway.emulator.model import ALL_SUCCEEDED, PROCESSING
-from gateway.response_cache import ResponseCache
+from gateway.http.response_cache import ResponseCache
 from tests.harness import Emulator, Gateway
 
 

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
 
-from gateway.clock import ManualClock
+from tests.support.clock import ManualClock
 from gateway.loading.poller import Poller
 from gateway.schema.selection import selected, view_of
 from gateway.schema.subscription import _finished

@@ -20,10 +20,10 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from gateway.app import create_app
-from gateway.clock import ManualClock
+from tests.support.clock import ManualClock
 from gateway.emulator.catalogue import Catalogue
 from gateway.emulator.model import ALL_SUCCEEDED, PARTIAL, PROCESSING
-from gateway.emulator.server import ThreadedServer
+from tests.support.server import ThreadedServer
 from gateway.loading.batcher import Batcher
 from gateway.loading.poller import Poller
 from gateway.schema.types import TranscodeJobStatus, TranscodeStatus

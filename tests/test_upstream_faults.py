@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.clock import ManualClock
+from tests.support.clock import ManualClock
 from gateway.emulator.catalogue import Catalogue
 from gateway.emulator.config import FaultRates
 from gateway.emulator.stats import CallRecord

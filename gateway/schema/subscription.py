@@ -20,7 +20,7 @@ from strawberry.types import Info
 
 from gateway.loading.cache import Outcome
 from gateway.loading.poller import Poller, View, is_final, whole
-from gateway.loading.sources import SummarySource
+from gateway.loading.loader import SummarySource
 from gateway.schema.context import Context
 from gateway.schema.errors import bad_user_input, from_vod_error
 from gateway.schema.lookups import id_error

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from gateway.clock import ManualClock
+from tests.support.clock import ManualClock
 from gateway.emulator.app import create_emulator_app
 from gateway.emulator.config import EmulatorConfig
 

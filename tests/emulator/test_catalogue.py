@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from gateway.clock import ManualClock
+from tests.support.clock import ManualClock
 from gateway.emulator.catalogue import Catalogue
 from gateway.emulator.generate import GUARANTEED, RERUN_SHARE, WORK_MAX
 from gateway.emulator.model import (

@@ -16,9 +16,14 @@ import httpx
 import pytest
 
 from gateway.app import create_app
-from gateway.embedded import DEMO_LATENCY_MS, EmbeddedEmulator, embedded_config, start_embedded_emulator
+from gateway.emulator.embedded import (
+    DEMO_LATENCY_MS,
+    EmbeddedEmulator,
+    embedded_config,
+    start_embedded_emulator,
+)
 from gateway.emulator.config import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET, AccessKey
-from gateway.emulator.server import ThreadedServer
+from tests.support.server import ThreadedServer
 from gateway.settings import SettingsError, load_settings
 
 ROOT = Path(__file__).parents[2]

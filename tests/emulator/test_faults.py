@@ -10,10 +10,10 @@ from collections import Counter
 import httpx
 import pytest
 
-from gateway.clock import ManualClock, settle
+from tests.support.clock import ManualClock, settle
 from gateway.emulator.config import FaultRates
 from gateway.emulator.faults import FaultInjector
-from gateway.emulator.server import ThreadedServer
+from tests.support.server import ThreadedServer
 
 from .conftest import AppFactory
 from .support import ERROR_KEYS, asgi_client, state_of, v3

@@ -9,8 +9,8 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from gateway.clock import InstantClock
-from gateway.emulator.server import ThreadedServer
+from tests.support.clock import InstantClock
+from tests.support.server import ThreadedServer
 from gateway.emulator.state import EmulatorState
 from gateway.vod.auth import SignatureVersion
 from gateway.vod.client import VodClient

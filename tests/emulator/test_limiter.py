@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from gateway.clock import ManualClock
+from tests.support.clock import ManualClock
 from gateway.emulator.limiter import NonceStore, SlidingWindowLimiter
 from gateway.emulator.stats import CallRecord, Stats
 

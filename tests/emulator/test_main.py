@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from gateway.clock import ManualClock
+from tests.support.clock import ManualClock
 from gateway.emulator.banner import describe
 from gateway.emulator.catalogue import Catalogue
 from gateway.emulator.config import (

@@ -22,7 +22,7 @@ from aliyunsdkcore.client import AcsClient  # type: ignore[import-untyped]
 from aliyunsdkvod.request.v20170321.GetTranscodeSummaryRequest import GetTranscodeSummaryRequest  # type: ignore[import-untyped]
 from starlette.applications import Starlette
 
-from gateway.emulator.server import ThreadedServer
+from tests.support.server import ThreadedServer
 from gateway.emulator.state import EmulatorState
 
 from .conftest import AppFactory

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from gateway.emulator.server import ThreadedServer
+from tests.support.server import ThreadedServer
 
 
 def tiny_app(events: list[str]) -> Starlette:

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from gateway.clock import ManualClock, settle
+from tests.support.clock import ManualClock, settle
 from gateway.emulator.config import AccessKey, EmulatorConfig
 from gateway.emulator.model import utc
 from gateway.emulator.state import EmulatorState

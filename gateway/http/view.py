@@ -36,9 +36,9 @@ from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
 from gateway.loading.cache import CacheTTLs
-from gateway.middleware import ApiKeys
-from gateway.observability import Metrics
-from gateway.response_cache import ResponseCache
+from gateway.http.middleware import ApiKeys
+from gateway.metrics import Metrics
+from gateway.http.response_cache import ResponseCache
 from gateway.schema.context import Context
 from gateway.settings import Settings
 

@@ -25,8 +25,8 @@ from gateway.loading.redis_limiter import (
     limit_key,
     share_of,
 )
-from gateway.loading.sources import DirectSource, SummarySource
-from gateway.observability import Metrics
+from gateway.loading.loader import DirectSource, SummarySource
+from gateway.metrics import Metrics
 from gateway.settings import Settings, SettingsError
 from gateway.vod.client import Admit, VodClient
 from gateway.vod.credentials import Secret

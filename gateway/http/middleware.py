@@ -15,8 +15,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.graphiql import wants_html
-from gateway.observability import request_id_var
+from gateway.http.explorer import wants_html
+from gateway.logs import request_id_var
 from gateway.vod.credentials import Secret
 
 _SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")

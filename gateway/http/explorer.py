@@ -33,7 +33,7 @@ __all__ = [
     "wants_html",
 ]
 
-DEFAULT_STATIC_DIR = Path(__file__).parent / "static" / "graphiql"
+DEFAULT_STATIC_DIR = Path(__file__).parent.parent / "static" / "graphiql"
 
 BUILD_COMMAND = "make graphiql"
 BUILD_SCRIPT = "graphiql/build.sh"
