@@ -18,16 +18,16 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
-from gateway.http import explorer
 from gateway.clock import Clock, MonotonicClock
+from gateway.http import explorer
+from gateway.http.middleware import ApiKeyMiddleware, BodyLimitMiddleware, RequestIdMiddleware
+from gateway.http.response_cache import ResponseCache
 from gateway.http.view import GatewayGraphQL
 from gateway.loading.batcher import Batcher
-from gateway.loading.poller import Poller
 from gateway.loading.loader import summary_loader
-from gateway.http.middleware import ApiKeyMiddleware, BodyLimitMiddleware, RequestIdMiddleware
-from gateway.metrics import Metrics
 from gateway.loading.parts import Parts, build_parts, readiness
-from gateway.http.response_cache import ResponseCache
+from gateway.loading.poller import Poller
+from gateway.metrics import Metrics
 from gateway.schema.build import build_schema
 from gateway.schema.subscription import LiveParts
 from gateway.settings import Settings

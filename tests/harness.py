@@ -12,9 +12,9 @@ from typing import Any
 import httpx
 
 from gateway.emulator.config import DEMO_KEY, AccessKey
-from tests.support.server import ThreadedServer
 from gateway.emulator.state import EmulatorState
 from gateway.settings import Settings, load_settings
+from tests.support.server import ThreadedServer
 
 
 class Emulator:

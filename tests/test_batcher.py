@@ -7,13 +7,13 @@ from collections.abc import Sequence
 
 import pytest
 
-from tests.support.clock import ManualClock, settle
 from gateway.loading.batcher import Batcher
 from gateway.loading.cache import CacheTTLs, MemoryCache
 from gateway.loading.limiter import Admission, Grant, SlidingWindowLimiter
 from gateway.vod.client import Admit
 from gateway.vod.errors import RateLimited, UpstreamUnavailable, VideoNotFound
 from gateway.vod.models import SummaryPage, SummaryStatus, TranscodeSummaryRecord
+from tests.support.clock import ManualClock, settle
 
 
 def record(video_id: str, status: SummaryStatus = SummaryStatus.COMPLETE_ALL_SUCC) -> TranscodeSummaryRecord:

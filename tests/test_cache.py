@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from tests.support.clock import ManualClock
 from gateway.loading.cache import CacheTTLs, MemoryCache
 from gateway.vod.errors import UpstreamUnavailable, VideoNotFound
 from gateway.vod.models import SummaryStatus, TranscodeSummaryRecord
+from tests.support.clock import ManualClock
 
 
 def rec(video_id: str, status: SummaryStatus) -> TranscodeSummaryRecord:

@@ -10,12 +10,12 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from tests.support.clock import InstantClock
 from gateway.vod import signing
 from gateway.vod.client import RetryPolicy, VodClient
 from gateway.vod.credentials import Credentials, Secret
 from gateway.vod.errors import UpstreamError, UpstreamThrottled, UpstreamUnavailable
 from gateway.vod.redaction import redact_url
+from tests.support.clock import InstantClock
 
 SECRET = "s3cr3t-value-never-shown"
 TOKEN = "sts-token-never-shown"

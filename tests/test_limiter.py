@@ -7,8 +7,8 @@ import random
 
 import pytest
 
-from tests.support.clock import ManualClock, settle
 from gateway.loading.limiter import MAX_HOLD, RECHECK, Admission, RateLimitExceeded, SlidingWindowLimiter
+from tests.support.clock import ManualClock, settle
 
 
 def max_in_window(times: list[float], window: float = 1.0) -> int:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from tests.support.clock import ManualClock, settle
 from gateway.loading.batcher import Batcher
 from gateway.loading.cache import CacheTTLs, MemoryCache, Outcome
 from gateway.loading.limiter import Admission, SlidingWindowLimiter
@@ -19,6 +18,7 @@ from gateway.vod.models import (
     TranscodeJobRecord,
     TranscodeSummaryRecord,
 )
+from tests.support.clock import ManualClock, settle
 
 PROCESSING = SummaryStatus.PROCESSING
 DONE = SummaryStatus.COMPLETE_ALL_SUCC

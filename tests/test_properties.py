@@ -18,12 +18,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gateway.app import create_app
-from tests.support.clock import InstantClock
 from gateway.emulator.auth import Incoming, Verifier
 from gateway.emulator.config import AccessKey, EmulatorConfig
 from gateway.emulator.errors import ApiError
 from gateway.emulator.limiter import NonceStore
-from tests.support.server import ThreadedServer
 from gateway.schema.lookups import id_error
 from gateway.vod.auth import VodAuth
 from gateway.vod.client import VodClient
@@ -31,6 +29,8 @@ from gateway.vod.credentials import Credentials, Secret
 from gateway.vod.errors import VodError
 from gateway.vod.models import MalformedResponse, SummaryPage, TranscodeSummaryRecord, parse_page
 from tests.harness import LogRecords, gateway_settings
+from tests.support.clock import InstantClock
+from tests.support.server import ThreadedServer
 
 FAST = settings(max_examples=300, deadline=None, derandomize=True, database=None)
 

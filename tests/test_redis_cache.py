@@ -14,19 +14,19 @@ import pytest
 import redis
 import redis.asyncio as aioredis
 
-from tests.support.clock import ManualClock
 from gateway.emulator.app import create_emulator_app
 from gateway.emulator.config import AccessKey, EmulatorConfig
 from gateway.emulator.model import ALL_SUCCEEDED, PROCESSING
 from gateway.loading import codec
 from gateway.loading.cache import CacheTTLs, Outcome
+from gateway.loading.parts import check_redis, redacted
 from gateway.loading.redis_cache import RedisCache
 from gateway.loading.redis_limiter import RedisLink, connect, limit_key
-from gateway.loading.parts import check_redis, redacted
 from gateway.settings import SettingsError, load_settings
 from gateway.vod.errors import UpstreamUnavailable, VideoNotFound
 from gateway.vod.models import SummaryStatus, TranscodeSummaryRecord, parse_summary
 from tests.harness import Emulator, Gateway
+from tests.support.clock import ManualClock
 from tests.test_redis_limiter import (
     REDIS_URL,
     RedisServer,

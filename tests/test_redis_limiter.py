@@ -18,7 +18,6 @@ import pytest
 import redis
 import redis.asyncio as aioredis
 
-from tests.support.clock import ManualClock
 from gateway.loading.limiter import RECHECK
 from gateway.loading.redis_limiter import (
     LIFETIME_MS,
@@ -29,6 +28,7 @@ from gateway.loading.redis_limiter import (
     connect,
     share_of,
 )
+from tests.support.clock import ManualClock
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 

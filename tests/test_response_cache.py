@@ -8,10 +8,10 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from tests.support.clock import ManualClock
 from gateway.emulator.model import ALL_SUCCEEDED, PROCESSING
 from gateway.http.response_cache import ResponseCache
 from tests.harness import Emulator, Gateway
+from tests.support.clock import ManualClock
 
 
 def cached_lines(caplog: pytest.LogCaptureFixture) -> int:

@@ -7,12 +7,12 @@ from dataclasses import replace
 
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
 
-from tests.support.clock import ManualClock
 from gateway.loading.poller import Poller
 from gateway.schema.selection import selected, view_of
 from gateway.schema.subscription import _finished
 from gateway.vod.errors import VideoNotFound
 from gateway.vod.models import JobStatus, SummaryStatus, TranscodeJobRecord, TranscodeSummaryRecord
+from tests.support.clock import ManualClock
 from tests.test_poller import World, record
 
 

@@ -20,15 +20,15 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from gateway.app import create_app
-from tests.support.clock import ManualClock
 from gateway.emulator.catalogue import Catalogue
 from gateway.emulator.model import ALL_SUCCEEDED, PARTIAL, PROCESSING
-from tests.support.server import ThreadedServer
 from gateway.loading.batcher import Batcher
 from gateway.loading.poller import Poller
 from gateway.schema.types import TranscodeJobStatus, TranscodeStatus
 from gateway.vod.models import parse_summary
 from tests.harness import Emulator, LogRecords, gateway_settings
+from tests.support.clock import ManualClock
+from tests.support.server import ThreadedServer
 
 TRANSPORT = "graphql-transport-ws"
 LEGACY = "graphql-ws"

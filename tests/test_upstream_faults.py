@@ -18,13 +18,13 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.clock import ManualClock
 from gateway.emulator.catalogue import Catalogue
 from gateway.emulator.config import FaultRates
 from gateway.emulator.stats import CallRecord
 from gateway.schema.types import TranscodeJobStatus, TranscodeStatus
 from gateway.vod.models import parse_summary
 from tests.harness import Emulator, Gateway
+from tests.support.clock import ManualClock
 
 CLIENTS = 40
 OPERATIONS = 8  # per client

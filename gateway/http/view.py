@@ -35,10 +35,10 @@ from strawberry.subscriptions.protocols.graphql_ws.types import StartMessage
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
-from gateway.loading.cache import CacheTTLs
 from gateway.http.middleware import ApiKeys
-from gateway.metrics import Metrics
 from gateway.http.response_cache import ResponseCache
+from gateway.loading.cache import CacheTTLs
+from gateway.metrics import Metrics
 from gateway.schema.context import Context
 from gateway.settings import Settings
 

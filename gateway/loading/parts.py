@@ -15,6 +15,7 @@ from gateway.clock import Clock
 from gateway.loading.batcher import Batcher
 from gateway.loading.cache import CacheTTLs, MemoryCache, SummaryCache
 from gateway.loading.limiter import Admission, Limiter, SlidingWindowLimiter
+from gateway.loading.loader import DirectSource, SummarySource
 from gateway.loading.redis_cache import RedisCache
 from gateway.loading.redis_limiter import (
     REDIS_FAILURES,
@@ -25,7 +26,6 @@ from gateway.loading.redis_limiter import (
     limit_key,
     share_of,
 )
-from gateway.loading.loader import DirectSource, SummarySource
 from gateway.metrics import Metrics
 from gateway.settings import Settings, SettingsError
 from gateway.vod.client import Admit, VodClient

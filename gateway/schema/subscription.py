@@ -19,8 +19,8 @@ from graphql import GraphQLError
 from strawberry.types import Info
 
 from gateway.loading.cache import Outcome
-from gateway.loading.poller import Poller, View, is_final, whole
 from gateway.loading.loader import SummarySource
+from gateway.loading.poller import Poller, View, is_final, whole
 from gateway.schema.context import Context
 from gateway.schema.errors import bad_user_input, from_vod_error
 from gateway.schema.lookups import id_error

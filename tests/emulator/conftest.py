@@ -9,9 +9,9 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from tests.support.clock import ManualClock
 from gateway.emulator.app import create_emulator_app
 from gateway.emulator.config import EmulatorConfig
+from tests.support.clock import ManualClock
 
 from .support import SMALL, asgi_client
 

@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from tests.support.clock import ManualClock
 from gateway.emulator.catalogue import Catalogue
 from gateway.emulator.generate import GUARANTEED, RERUN_SHARE, WORK_MAX
 from gateway.emulator.model import (
@@ -21,6 +20,7 @@ from gateway.emulator.model import (
     YEAR_SECONDS,
     utc,
 )
+from tests.support.clock import ManualClock
 
 ANCHOR = 1_780_000_000  # 2026-05-28
 UTC = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")

@@ -16,15 +16,15 @@ import httpx
 import pytest
 
 from gateway.app import create_app
+from gateway.emulator.config import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET, AccessKey
 from gateway.emulator.embedded import (
     DEMO_LATENCY_MS,
     EmbeddedEmulator,
     embedded_config,
     start_embedded_emulator,
 )
-from gateway.emulator.config import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET, AccessKey
-from tests.support.server import ThreadedServer
 from gateway.settings import SettingsError, load_settings
+from tests.support.server import ThreadedServer
 
 ROOT = Path(__file__).parents[2]
 

@@ -10,9 +10,9 @@ from collections import Counter
 import httpx
 import pytest
 
-from tests.support.clock import ManualClock, settle
 from gateway.emulator.config import FaultRates
 from gateway.emulator.faults import FaultInjector
+from tests.support.clock import ManualClock, settle
 from tests.support.server import ThreadedServer
 
 from .conftest import AppFactory

@@ -9,14 +9,14 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from tests.support.clock import InstantClock
-from tests.support.server import ThreadedServer
 from gateway.emulator.state import EmulatorState
 from gateway.vod.auth import SignatureVersion
 from gateway.vod.client import VodClient
 from gateway.vod.credentials import Credentials, Secret
 from gateway.vod.errors import UpstreamError, UpstreamThrottled
 from gateway.vod.models import parse_page
+from tests.support.clock import InstantClock
+from tests.support.server import ThreadedServer
 
 from .conftest import AppFactory
 from .support import AK, SK, conformance_ids, state_of

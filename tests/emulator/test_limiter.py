@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from tests.support.clock import ManualClock
 from gateway.emulator.limiter import NonceStore, SlidingWindowLimiter
 from gateway.emulator.stats import CallRecord, Stats
+from tests.support.clock import ManualClock
 
 
 async def test_window_is_strict_and_refusals_do_not_count() -> None:

@@ -8,7 +8,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.clock import ManualClock
 from gateway.emulator.banner import describe
 from gateway.emulator.catalogue import Catalogue
 from gateway.emulator.config import (
@@ -20,6 +19,7 @@ from gateway.emulator.config import (
 )
 from gateway.emulator.main import run
 from gateway.emulator.model import STATUSES
+from tests.support.clock import ManualClock
 
 ROOT = Path(__file__).parents[2]
 

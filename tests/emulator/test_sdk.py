@@ -22,8 +22,8 @@ from aliyunsdkcore.client import AcsClient  # type: ignore[import-untyped]
 from aliyunsdkvod.request.v20170321.GetTranscodeSummaryRequest import GetTranscodeSummaryRequest  # type: ignore[import-untyped]
 from starlette.applications import Starlette
 
-from tests.support.server import ThreadedServer
 from gateway.emulator.state import EmulatorState
+from tests.support.server import ThreadedServer
 
 from .conftest import AppFactory
 from .support import AK, SK, conformance_ids, state_of

@@ -9,10 +9,10 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from tests.support.clock import ManualClock, settle
 from gateway.emulator.config import AccessKey, EmulatorConfig
 from gateway.emulator.model import utc
 from gateway.emulator.state import EmulatorState
+from tests.support.clock import ManualClock, settle
 
 from .conftest import AppFactory
 from .support import AK, ERROR_KEYS, HOST, SK, Signed, asgi_client, nonce, state_of, v1, v1_form, v3
