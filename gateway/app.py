@@ -3,36 +3,24 @@
 from __future__ import annotations
 
 import contextlib
-import logging
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from typing import TypedDict
 
 import httpx
-from aiodataloader import DataLoader
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
-from starlette.types import Receive, Scope, Send
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
 from gateway.clock import Clock, MonotonicClock
-from gateway.http import explorer
-from gateway.http.middleware import ApiKeyMiddleware, BodyLimitMiddleware, RequestIdMiddleware
+from gateway.http.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from gateway.http.response_cache import ResponseCache
+from gateway.http.routes import routes
 from gateway.http.view import GatewayGraphQL
-from gateway.loading.batcher import Batcher
-from gateway.loading.loader import summary_loader
-from gateway.loading.parts import Parts, build_parts, readiness
-from gateway.loading.poller import Poller
+from gateway.loading.parts import Parts, build_parts
 from gateway.metrics import Metrics
 from gateway.schema.build import build_schema
-from gateway.schema.subscription import LiveParts
 from gateway.settings import Settings
-
-log = logging.getLogger("gateway.app")
 
 DEFAULT_QUERY = """# Transcoding summaries of a few videos; replace the IDs with yours.
 query Summaries {
@@ -57,21 +45,10 @@ subscription Progress {
 """
 
 
-class GraphQLEndpoint:
-    """/graphql: the explorer for browsers (GET, Accept: text/html), GraphQL for everything else."""
+class State(TypedDict):
+    """The lifespan state: what every request and connection finds in ``request.state``."""
 
-    def __init__(self, view: GatewayGraphQL, settings: Settings, default_query: str) -> None:
-        self._view = view
-        self._settings = settings
-        self._default_query = default_query
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "GET" and self._settings.graphiql:
-            request = Request(scope, receive)
-            if explorer.wants_html(request):
-                await explorer.graphiql_page(default_query=self._default_query)(scope, receive, send)
-                return
-        await self._view(scope, receive, send)
+    parts: Parts
 
 
 def create_app(
@@ -80,21 +57,16 @@ def create_app(
     clock: Clock | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     default_query: str = DEFAULT_QUERY,
+    on_started: Callable[[Parts], None] | None = None,
 ) -> Starlette:
-    """The gateway as an ASGI app; its lifespan opens and closes the upstream client."""
+    """The gateway as an ASGI app; its lifespan builds the long-lived parts, and closes them.
+    ``on_started`` (for tests) is handed the parts once they run."""
     clock = clock or MonotonicClock()
     metrics = Metrics()
-    schema = build_schema(settings)
-    holder: dict[str, Parts] = {}
-
-    def new_loader() -> DataLoader[str, Any]:
-        return summary_loader(holder["parts"].source)
-
     responses = ResponseCache(settings.response_cache_ttl, clock) if settings.response_cache_ttl > 0 else None
     view = GatewayGraphQL(
-        schema,
+        build_schema(settings),
         settings=settings,
-        loader_factory=new_loader,
         metrics=metrics,
         response_cache=responses,
         graphql_ide=None,
@@ -102,50 +74,18 @@ def create_app(
         max_subscriptions_per_connection=settings.subscription_max_per_connection,
         allowed_origins=settings.cors_origins,  # cross-origin pages allowed by CORS may subscribe too
     )
-    endpoint = GraphQLEndpoint(view, settings, default_query)
 
     @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    async def lifespan(app: Starlette) -> AsyncIterator[State]:
         parts = build_parts(settings, clock, metrics, transport)
-        holder["parts"] = parts
-        app.state.parts = parts
-        source = parts.source
-        # polls skip the cache and yield to queries; the per-request baseline has no such lane
-        poll = source.poll_many if isinstance(source, Batcher) else source.load_many
-        poller = Poller(poll, clock, settings.poll_interval, on_round=metrics.poll_round)
-        metrics.subscribed_ids.set_function(lambda: poller.watched)
-        metrics.subscriptions.set_function(lambda: poller.watches)
-        app.state.live = LiveParts(source, poller)
-        poller.start()
+        parts.start()
+        if on_started is not None:
+            on_started(parts)
         try:
-            yield
+            yield {"parts": parts}
         finally:
-            await poller.aclose()
             await parts.aclose()
 
-    async def healthz(request: Request) -> Response:
-        return JSONResponse({"status": "ok"})
-
-    async def readyz(request: Request) -> Response:
-        checks = await readiness(holder.get("parts"), settings)
-        # Redis down is degraded mode (the gateway still answers within its local share): ready
-        ok = checks.get("upstream") == "ok"
-        status = "unavailable" if not ok else "degraded" if checks.get("redis", "ok") != "ok" else "ok"
-        return JSONResponse({"status": status, "checks": checks}, 200 if ok else 503)
-
-    async def metrics_endpoint(request: Request) -> Response:
-        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
-
-    routes: list[BaseRoute] = [
-        Route("/healthz", healthz, methods=["GET"]),
-        Route("/readyz", readyz, methods=["GET"]),
-        Route("/metrics", metrics_endpoint, methods=["GET"]),
-        Mount("/graphql/static", app=explorer.static_app()),
-        Route("/graphql", endpoint),  # every method: the view answers 405 as GraphQL JSON
-        WebSocketRoute("/graphql", endpoint),
-    ]
     middleware = [Middleware(RequestIdMiddleware)]
     if settings.cors_origins:
         middleware.append(
@@ -160,13 +100,6 @@ def create_app(
         )
     rejected = metrics.operations.labels("rejected").inc
     middleware.append(Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, on_reject=rejected))
-    if settings.api_keys:
-        middleware.append(
-            Middleware(
-                ApiKeyMiddleware, keys=settings.api_keys, on_reject=rejected, explorer=settings.graphiql
-            )
-        )
-    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
-    app.state.metrics = metrics
-    app.state.settings = settings
-    return app
+    return Starlette(
+        routes=routes(settings, view, metrics, default_query), middleware=middleware, lifespan=lifespan
+    )

@@ -103,7 +103,7 @@ def _server(app: object, host: str, port: int) -> uvicorn.Server:
 async def _serve(settings: Settings, host: str, port: int, emulator: bool, emulator_port: int) -> None:
     from gateway.app import create_app
     from gateway.emulator.embedded import EmbeddedEmulator, start_embedded_emulator
-    from gateway.loading.parts import check_redis
+    from gateway.loading.shared import check_redis
 
     default_query = None
     embedded: EmbeddedEmulator | None = None

@@ -9,9 +9,10 @@ import pytest
 
 from gateway.loading.batcher import Batcher
 from gateway.loading.cache import CacheTTLs, MemoryCache
+from gateway.loading.errors import RateLimited, ShuttingDown
 from gateway.loading.limiter import Admission, Grant, SlidingWindowLimiter
 from gateway.vod.client import Admit
-from gateway.vod.errors import RateLimited, UpstreamUnavailable, VideoNotFound
+from gateway.vod.errors import NoResponse, VideoNotFound
 from gateway.vod.models import SummaryPage, SummaryStatus, TranscodeSummaryRecord
 from tests.support.clock import ManualClock, settle
 
@@ -36,7 +37,7 @@ class FakeUpstream:
             if self.hold is not None:
                 await self.hold.wait()
             if self.fail & set(ids):
-                raise UpstreamUnavailable("boom")
+                raise NoResponse("boom")
             found = {i: record(i) for i in ids if i not in self.missing}
             return SummaryPage("r", found, frozenset(self.missing & set(ids)))
         finally:  # as the VOD client does: the answer is in
@@ -108,7 +109,7 @@ async def test_one_failing_batch_fails_only_its_ids() -> None:
     batcher, _ = make(upstream)
     ids = ["bad", *[f"x{i}" for i in range(9)], *[f"y{i}" for i in range(5)]]
     results = await batcher.load_many(ids)
-    assert all(isinstance(r, UpstreamUnavailable) for r in results[:10])
+    assert all(isinstance(r, NoResponse) for r in results[:10])
     assert all(not isinstance(r, Exception) for r in results[10:])
 
 
@@ -283,5 +284,5 @@ async def test_shutdown_answers_every_waiter_and_returns_every_grant() -> None:
     await closing
     assert [r.video_id for r in await out] == ["a"]  # type: ignore[union-attr]
     [b] = await queued
-    assert isinstance(b, UpstreamUnavailable) and "shutting down" in b.message
+    assert isinstance(b, ShuttingDown) and "shutting down" in b.message
     assert limiter.out == 0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gateway.loading.cache import CacheTTLs, MemoryCache
-from gateway.vod.errors import UpstreamUnavailable, VideoNotFound
+from gateway.vod.errors import NoResponse, VideoNotFound
 from gateway.vod.models import SummaryStatus, TranscodeSummaryRecord
 from tests.support.clock import ManualClock
 
@@ -22,7 +22,7 @@ async def test_ttls_follow_the_status() -> None:
             "u": rec("u", SummaryStatus.UNKNOWN),
             "t": rec("t", SummaryStatus.COMPLETE_PARTIAL_SUCC),
             "n": VideoNotFound("n"),
-            "e": UpstreamUnavailable("down"),
+            "e": NoResponse("down"),
         }
     )
     ids = ["p", "q", "u", "t", "n", "e"]

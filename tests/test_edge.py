@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from gateway.http.middleware import ApiKeys
+from gateway.http.auth import ApiKeys
 from gateway.settings import SettingsError, load_settings
 from gateway.vod.credentials import Secret
 from tests.harness import Emulator, Gateway

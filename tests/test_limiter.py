@@ -8,6 +8,7 @@ import random
 import pytest
 
 from gateway.loading.limiter import MAX_HOLD, RECHECK, Admission, RateLimitExceeded, SlidingWindowLimiter
+from gateway.schema.errors import extensions_of
 from tests.support.clock import ManualClock, settle
 
 
@@ -136,7 +137,7 @@ async def test_deadline_gives_rate_limited() -> None:
     await (await admission.acquire(deadline=clock.now() + 10)).release()
     with pytest.raises(RateLimitExceeded) as info:
         await admission.acquire(deadline=clock.now() + 0.5)
-    assert info.value.code == "RATE_LIMITED"
+    assert extensions_of(info.value)["code"] == "RATE_LIMITED"
     assert info.value.next_grant_at == pytest.approx(clock.now() + 1.0)
     # it gave up at once, without sleeping: the next grant was known to come after the deadline
     assert clock.sleepers == 0 and info.value.waited == 0

@@ -10,7 +10,7 @@ from gateway.loading.cache import CacheTTLs, MemoryCache, Outcome
 from gateway.loading.limiter import Admission, SlidingWindowLimiter
 from gateway.loading.poller import Poller, is_final
 from gateway.vod.client import Admit
-from gateway.vod.errors import UpstreamUnavailable, VideoNotFound
+from gateway.vod.errors import NoResponse, VideoNotFound
 from gateway.vod.models import (
     JobStatus,
     SummaryPage,
@@ -76,7 +76,7 @@ class World:
 
     def _one(self, video_id: str) -> Outcome:
         if video_id in self.fail:
-            return UpstreamUnavailable("boom")
+            return NoResponse("boom")
         return self.state.get(video_id) or VideoNotFound(video_id)
 
     def called_ids(self) -> list[str]:

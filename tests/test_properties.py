@@ -22,6 +22,7 @@ from gateway.emulator.auth import Incoming, Verifier
 from gateway.emulator.config import AccessKey, EmulatorConfig
 from gateway.emulator.errors import ApiError
 from gateway.emulator.limiter import NonceStore
+from gateway.schema.errors import extensions_of
 from gateway.schema.lookups import id_error
 from gateway.vod.auth import VodAuth
 from gateway.vod.client import VodClient
@@ -225,7 +226,7 @@ def test_client_raises_only_typed_errors(answers: list[Any]) -> None:
             try:
                 page = await client.get_transcode_summary(["v1", "v2"])
             except VodError as exc:
-                shown = f"{exc} {exc.message} {orjson.dumps(exc.extensions()).decode()}"
+                shown = f"{exc} {exc.message} {orjson.dumps(extensions_of(exc)).decode()}"
                 assert MARKER not in shown  # upstream bodies never reach the client's error details
                 assert len(shown) < 400
             else:

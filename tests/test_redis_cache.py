@@ -19,11 +19,12 @@ from gateway.emulator.config import AccessKey, EmulatorConfig
 from gateway.emulator.model import ALL_SUCCEEDED, PROCESSING
 from gateway.loading import codec
 from gateway.loading.cache import CacheTTLs, Outcome
-from gateway.loading.parts import check_redis, redacted
 from gateway.loading.redis_cache import RedisCache
-from gateway.loading.redis_limiter import RedisLink, connect, limit_key
+from gateway.loading.redis_limiter import limit_key
+from gateway.loading.redis_link import RedisLink, connect, redacted
+from gateway.loading.shared import check_redis
 from gateway.settings import SettingsError, load_settings
-from gateway.vod.errors import UpstreamUnavailable, VideoNotFound
+from gateway.vod.errors import NoResponse, VideoNotFound
 from gateway.vod.models import SummaryStatus, TranscodeSummaryRecord, parse_summary
 from tests.harness import Emulator, Gateway
 from tests.support.clock import ManualClock
@@ -76,7 +77,7 @@ def test_codec_round_trips_every_record_and_not_found() -> None:
         assert codec.decode(codec.encode(record) or b"") == record
     missing = codec.decode(codec.encode(VideoNotFound("gone")) or b"")
     assert isinstance(missing, VideoNotFound) and missing.video_id == "gone"
-    assert codec.encode(UpstreamUnavailable("down")) is None  # errors are never cached
+    assert codec.encode(NoResponse("down")) is None  # errors are never cached
     for junk in (
         b"",
         b"{}",
@@ -95,7 +96,7 @@ async def test_put_then_get_returns_equal_outcomes(client: aioredis.Redis, prefi
     found = records(40)
     outcomes: dict[str, Outcome] = {r.video_id: r for r in found}
     outcomes["gone"] = VideoNotFound("gone")
-    outcomes["broken"] = UpstreamUnavailable("down")
+    outcomes["broken"] = NoResponse("down")
     await cache.put_many(outcomes)
     ids = ["nothing-here", *outcomes]
     got = await cache.get_many(ids)

@@ -18,16 +18,10 @@ import pytest
 import redis
 import redis.asyncio as aioredis
 
+from gateway.loading.failover import FailoverLimiter, share_of
 from gateway.loading.limiter import RECHECK
-from gateway.loading.redis_limiter import (
-    LIFETIME_MS,
-    TIMEOUT,
-    FailoverLimiter,
-    RedisLink,
-    RedisWindowLimiter,
-    connect,
-    share_of,
-)
+from gateway.loading.redis_limiter import LIFETIME_MS, RedisWindowLimiter
+from gateway.loading.redis_link import TIMEOUT, RedisLink, connect
 from tests.support.clock import ManualClock
 
 REDIS_URL = "redis://127.0.0.1:6379/0"

@@ -15,7 +15,6 @@ from typing import Any
 
 import httpx
 import pytest
-from starlette.applications import Starlette
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
@@ -23,6 +22,7 @@ from gateway.app import create_app
 from gateway.emulator.catalogue import Catalogue
 from gateway.emulator.model import ALL_SUCCEEDED, PARTIAL, PROCESSING
 from gateway.loading.batcher import Batcher
+from gateway.loading.parts import Parts
 from gateway.loading.poller import Poller
 from gateway.schema.types import TranscodeJobStatus, TranscodeStatus
 from gateway.vod.models import parse_summary
@@ -135,21 +135,22 @@ async def wait_until(condition: Callable[[], bool], what: str, timeout: float = 
 
 
 class Live:
-    def __init__(self, server: ThreadedServer, app: Starlette) -> None:
-        self.server = server
-        self.app = app
-        self.url = server.url
+    def __init__(self) -> None:
+        self.parts: Parts | None = None
+        self.url = ""
+
+    def started(self, parts: Parts) -> None:
+        self.parts = parts
 
     @property
     def poller(self) -> Poller:
-        poller: Poller = self.app.state.live.poller
-        return poller
+        assert self.parts is not None
+        return self.parts.poller
 
     @property
     def batcher(self) -> Batcher:
-        source = self.app.state.parts.source
-        assert isinstance(source, Batcher)
-        return source
+        assert self.parts is not None
+        return self.parts.source
 
 
 @pytest.fixture
@@ -159,11 +160,12 @@ def serve() -> Iterator[Callable[..., Live]]:
     def start(emulator: Emulator, **env: str) -> Live:
         env.setdefault("GATEWAY_POLL_INTERVAL", "0.05")
         env.setdefault("GATEWAY_LOG_LEVEL", "WARNING")
-        app = create_app(gateway_settings(emulator.url, **env))
-        server = ThreadedServer(app)
+        live = Live()
+        server = ThreadedServer(create_app(gateway_settings(emulator.url, **env), on_started=live.started))
         server.start()
         servers.append(server)
-        return Live(server, app)
+        live.url = server.url
+        return live
 
     yield start
     for server in servers:

@@ -1,34 +1,21 @@
-"""Plain ASGI middleware (no BaseHTTPMiddleware, so contextvars flow): request IDs, API keys,
-and the request body limit. Rejections are GraphQL-shaped JSON with an ``extensions.code``."""
+"""Plain ASGI middleware for the whole app (no BaseHTTPMiddleware, so contextvars flow): request
+IDs and the request body limit. API keys are per route (``auth.py``)."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import logging
 import re
 import uuid
 from collections.abc import Callable
 
 from starlette.datastructures import Headers
-from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.http.explorer import wants_html
+from gateway.http.rejections import reject
 from gateway.logs import request_id_var
-from gateway.vod.credentials import Secret
+from gateway.schema.errors import ErrorCode
 
 _SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
-
-log = logging.getLogger("gateway.graphql")
-
-
-def _reject(message: str, code: str, status: int, headers: dict[str, str] | None = None) -> JSONResponse:
-    # the same line the view writes for every operation it runs: a refused one is an operation too
-    log.info("graphql operation", extra={"fields": {"outcome": "rejected", "errors": [code]}})
-    body = {"data": None, "errors": [{"message": message, "extensions": {"code": code}}]}
-    return JSONResponse(body, status_code=status, headers=headers)
 
 
 class RequestIdMiddleware:
@@ -55,69 +42,6 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             request_id_var.reset(token)
-
-
-def _protected(scope: Scope, explorer: bool) -> bool:
-    """/graphql needs a key, except the explorer page itself (exactly what the router serves it for)."""
-    if scope.get("path") != "/graphql":
-        return False
-    if explorer and scope["type"] == "http" and scope.get("method") == "GET":
-        return not wants_html(Request(scope))
-    return True
-
-
-def _digest(key: bytes) -> bytes:
-    return hashlib.sha256(key).digest()
-
-
-class ApiKeys:
-    """``Bearer <key>`` values checked in constant time against every key (the middleware's and
-    the WebSocket handshake's check)."""
-
-    def __init__(self, keys: tuple[Secret, ...]) -> None:
-        # digests, all 32 bytes: compare_digest's time then depends on neither a key's length nor
-        # its content (it returns early on a length mismatch)
-        self._keys = [_digest(k.reveal().encode()) for k in keys]
-
-    def allowed(self, header: str) -> bool:
-        scheme, _, token = header.partition(" ")
-        candidate = token.strip().encode() if scheme.lower() == "bearer" else b""
-        given = _digest(candidate)
-        matched = False
-        for key in self._keys:  # no early exit: the time taken doesn't depend on which key matched
-            matched |= hmac.compare_digest(given, key)
-        return matched and bool(candidate)
-
-
-class ApiKeyMiddleware:
-    """``Authorization: Bearer <key>`` on /graphql."""
-
-    def __init__(
-        self, app: ASGIApp, keys: tuple[Secret, ...], on_reject: Callable[[], None], explorer: bool = False
-    ) -> None:
-        self.app = app
-        self.allowed = ApiKeys(keys).allowed
-        self._on_reject = on_reject
-        self._explorer = explorer
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] in ("http", "websocket") and _protected(scope, self._explorer):
-            header = Headers(scope=scope).get("authorization", "")
-            if not self.allowed(header):
-                # WebSocket clients that can't set headers authenticate in connection_init instead
-                if scope["type"] == "websocket":
-                    scope.setdefault("state", {})["needs_api_key"] = True
-                else:
-                    self._on_reject()
-                    response = _reject(
-                        "Missing or invalid API key: send 'Authorization: Bearer <key>'",
-                        "UNAUTHENTICATED",
-                        401,
-                        {"WWW-Authenticate": 'Bearer realm="vod-gateway"'},
-                    )
-                    await response(scope, receive, send)
-                    return
-        await self.app(scope, receive, send)
 
 
 class BodyLimitMiddleware:
@@ -162,9 +86,9 @@ class BodyLimitMiddleware:
             if not started:
                 await self._too_big()(scope, receive, send)
 
-    def _too_big(self) -> JSONResponse:
+    def _too_big(self) -> Response:
         message = f"Request body too large: at most {self._max} bytes are accepted"
-        return _reject(message, "PAYLOAD_TOO_LARGE", 413)
+        return reject(message, ErrorCode.PAYLOAD_TOO_LARGE, 413)
 
 
 class _BodyTooLarge(Exception):

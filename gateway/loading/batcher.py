@@ -12,8 +12,13 @@ call has left and otherwise use the slots queries don't (once the oldest has wai
 call takes them first: queries can't starve subscribers for good). They skip cache reads (a poll
 must see the upstream, not its own last answer) but their answers are cached for queries.
 
-Futures resolve to an outcome (a record or a :class:`VodError`), never to an exception, so a
-cancelled or vanished waiter can't poison the others or leave an unretrieved exception behind.
+Futures resolve to an outcome (a record or one of ``loading.errors.FAILURES``), never to an
+exception, so a cancelled or vanished waiter can't poison the others or leave an unretrieved
+exception behind.
+
+With ``coalesce=False`` (``GATEWAY_COALESCE=false``, the benchmark's per-request baseline) each
+``load_many`` call sends its own calls of up to 10 through the same limiter, cache and error
+handling, sharing nothing with other requests.
 """
 
 from __future__ import annotations
@@ -21,30 +26,21 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 
 from gateway.clock import Clock
 from gateway.loading.cache import Outcome, SummaryCache, Usable, read_cached
+from gateway.loading.errors import InternalFailure, ShuttingDown
+from gateway.loading.lanes import Entry, Lanes
 from gateway.loading.limiter import Admission, Grant, RateLimitExceeded
 from gateway.vod.client import MAX_IDS_PER_CALL, Admit
-from gateway.vod.errors import UpstreamError, UpstreamUnavailable, VideoNotFound, VodError
+from gateway.vod.errors import VideoNotFound, VodError
 from gateway.vod.models import SummaryPage
 
 log = logging.getLogger("gateway.batcher")
 
 Fetch = Callable[[list[str], float, Admit], Awaitable[SummaryPage]]
 """(ids, deadline, admit for retries) -> page; the first attempt's grant is already taken."""
-
-
-class _Entry:
-    __slots__ = ("deadline", "future", "since", "waiters")
-
-    def __init__(self, future: asyncio.Future[Outcome], deadline: float, since: float) -> None:
-        self.future = future
-        self.deadline = deadline
-        self.since = since  # when it joined the queue
-        self.waiters = 0
 
 
 def outcomes_from_page(ids: Sequence[str], page: SummaryPage) -> dict[str, Outcome]:
@@ -66,6 +62,7 @@ class Batcher:
         batch_size: int = MAX_IDS_PER_CALL,
         pace: float = 0.0,
         starve_after: float = 5.0,
+        coalesce: bool = True,
     ) -> None:
         self._fetch = fetch
         self._admission = admission
@@ -75,29 +72,23 @@ class Batcher:
         self._on_cache = on_cache
         self._batch_size = batch_size
         self._pace = pace
-        self._starve_after = starve_after
+        self._coalesce = coalesce
         self._next_slot = float("-inf")  # when the next call may go
-        self._pending: OrderedDict[str, _Entry] = OrderedDict()
-        self._background: OrderedDict[str, _Entry] = OrderedDict()  # low priority: the poller's
-        self._inflight: dict[str, _Entry] = {}
+        self._lanes = Lanes(max_wait, batch_size, starve_after)
+        self._inflight: dict[str, Entry] = {}
         self._pump_task: asyncio.Task[None] | None = None
         self._filled = asyncio.Event()  # set when a full call's worth of IDs is waiting
         self._tasks: set[asyncio.Task[None]] = set()
-        self.calls = 0
-        self.ids_sent = 0
 
     @property
     def pending(self) -> int:
-        return len(self._pending)
-
-    @property
-    def inflight(self) -> int:
-        return len(self._inflight)
+        """Query IDs waiting for a call."""
+        return self._lanes.queries
 
     @property
     def background(self) -> int:
         """IDs waiting in the low-priority lane."""
-        return len(self._background)
+        return self._lanes.background
 
     async def load_many(self, ids: Sequence[str], usable: Usable | None = None) -> list[Outcome]:
         """One outcome per ID, in order; duplicates share one lookup. ``usable``, if given, says
@@ -106,36 +97,43 @@ class Batcher:
         if len(cached) == len(set(ids)):
             return [cached[i] for i in ids]
         wanted = [i for i in ids if i not in cached]
-        outcomes = await self._join(wanted, background=False)
+        outcomes = await self._join(wanted, background=False) if self._coalesce else await self._alone(wanted)
         return [cached[i] if i in cached else outcomes[i] for i in ids]
 
     async def poll_many(self, ids: Sequence[str]) -> list[Outcome]:
         """Like :meth:`load_many`, at low priority and always from the upstream (for pollers)."""
-        outcomes = await self._join(ids, background=True)
+        outcomes = await self._join(ids, background=True) if self._coalesce else await self._alone(ids)
         return [outcomes[i] for i in ids]
 
+    async def _alone(self, ids: Sequence[str]) -> dict[str, Outcome]:
+        """Without coalescing: this caller's own calls of up to ``batch_size``, shared with nobody."""
+        wanted = list(dict.fromkeys(ids))
+        size = self._batch_size
+        chunks = [wanted[i : i + size] for i in range(0, len(wanted), size)]
+        results = await asyncio.gather(*(self._call_alone(c) for c in chunks))
+        return {i: o for result in results for i, o in result.items()}
+
+    async def _call_alone(self, ids: list[str]) -> dict[str, Outcome]:
+        now = self._clock.now()
+        loop = asyncio.get_running_loop()
+        batch = {i: Entry(loop.create_future(), now + self._max_wait, now) for i in ids}
+        try:
+            grant = await self._admission.acquire(now + self._max_wait)
+        except RateLimitExceeded as exc:
+            return dict.fromkeys(ids, exc)
+        await self._run(batch, grant)
+        return {i: e.future.result() for i, e in batch.items()}
+
     async def _join(self, ids: Sequence[str], background: bool) -> dict[str, Outcome]:
-        entries: dict[str, _Entry] = {}
+        entries: dict[str, Entry] = {}
+        now = self._clock.now()
         for video_id in ids:
             if video_id in entries:
                 continue
-            entry = self._inflight.get(video_id) or self._pending.get(video_id)
-            if entry is None and video_id in self._background:
-                entry = self._background[video_id]
-                if not background:  # a query wants it: promote it to the query lane
-                    del self._background[video_id]
-                    entry.deadline = self._clock.now() + self._max_wait
-                    self._pending[video_id] = entry
-            if entry is None:
-                future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
-                now = self._clock.now()
-                if background:  # its deadline starts when a call takes it
-                    entry = self._background[video_id] = _Entry(future, float("inf"), now)
-                else:
-                    entry = self._pending[video_id] = _Entry(future, now + self._max_wait, now)
+            entry = self._inflight.get(video_id) or self._lanes.join(video_id, background, now)
             entry.waiters += 1
             entries[video_id] = entry
-        if self._full():
+        if self._lanes.full():
             self._filled.set()  # a call held by the pacer may go now
         self._ensure_pump()
         try:
@@ -147,31 +145,30 @@ class Batcher:
         return {i: e.future.result() for i, e in entries.items()}
 
     def _ensure_pump(self) -> None:
-        if (self._pending or self._background) and (self._pump_task is None or self._pump_task.done()):
+        if self._lanes and (self._pump_task is None or self._pump_task.done()):
             # a fresh context: the pump serves every request, not the one that happened to wake it
             self._pump_task = asyncio.get_running_loop().create_task(
                 self._pump(), context=contextvars.Context()
             )
 
     async def _pump(self) -> None:
-        while self._drop_abandoned():
+        lanes = self._lanes
+        while lanes.drop_abandoned():
             await self._paced()
-            if not self._drop_abandoned():
+            if not lanes.drop_abandoned():
                 break
-            queries = bool(self._pending)
-            if queries:
-                deadline = next(iter(self._pending.values())).deadline
-            else:
-                deadline = self._clock.now() + self._max_wait
+            query_deadline = lanes.oldest_query_deadline()
+            deadline = self._clock.now() + self._max_wait if query_deadline is None else query_deadline
             try:
                 grant = await self._admission.acquire(deadline)
             except RateLimitExceeded as exc:
-                if queries:
-                    self._expire(exc.next_grant_at, exc)
+                if query_deadline is not None:
+                    lanes.expire(exc.next_grant_at, exc)
                 else:  # the poller tries again next round
-                    self._fail_background(exc)
+                    lanes.fail_background(exc)
                 continue
-            batch = self._take()
+            batch = lanes.take(self._clock.now())
+            self._inflight.update(batch)
             # slots follow each other at ``pace``, so a late wake-up doesn't slow the rate down;
             # after a pause longer than one slot, or a full call that went early, the schedule
             # restarts from now
@@ -197,7 +194,7 @@ class Batcher:
         gateway) is sent at once.
         """
         wait = self._next_slot - self._clock.now()
-        if wait <= 0 or self._full():
+        if wait <= 0 or self._lanes.full():
             return
         self._filled.clear()
         sleep = asyncio.ensure_future(self._clock.sleep(wait))
@@ -208,57 +205,7 @@ class Batcher:
             sleep.cancel()
             filled.cancel()
 
-    def _full(self) -> bool:
-        """A full call of query IDs is waiting. (Poll IDs stay paced: at most one poll-only call
-        per interval, so a query arriving meanwhile finds the next slot free.)"""
-        return len(self._pending) >= self._batch_size
-
-    def _drop_abandoned(self) -> bool:
-        """Forget pending IDs nobody waits for any more; return whether any are left."""
-        for lane in (self._pending, self._background):
-            while lane:
-                video_id, entry = next(iter(lane.items()))
-                if entry.waiters > 0:
-                    break
-                del lane[video_id]
-                entry.future.cancel()
-        return bool(self._pending or self._background)
-
-    def _expire(self, before: float, error: RateLimitExceeded) -> None:
-        for video_id in [i for i, e in self._pending.items() if e.deadline < before]:
-            entry = self._pending.pop(video_id)
-            if not entry.future.done():
-                entry.future.set_result(error)
-
-    def _fail_background(self, error: RateLimitExceeded) -> None:
-        lane, self._background = self._background, OrderedDict()
-        for entry in lane.values():
-            if not entry.future.done():
-                entry.future.set_result(error)
-
-    def _take(self) -> dict[str, _Entry]:
-        """Up to ``batch_size`` IDs: every pending query ID first, then background ones; but
-        background IDs first when the oldest has waited ``starve_after`` seconds, so that a
-        gateway saturated by queries still answers its subscribers now and then."""
-        batch: dict[str, _Entry] = {}
-        lanes = (self._pending, self._background)
-        if self._background:
-            oldest = next(iter(self._background.values()))
-            if self._clock.now() - oldest.since >= self._starve_after:
-                lanes = (self._background, self._pending)
-        for lane in lanes:
-            while lane and len(batch) < self._batch_size:
-                video_id, entry = lane.popitem(last=False)
-                if entry.waiters > 0:
-                    if lane is self._background:
-                        entry.deadline = self._clock.now() + self._max_wait
-                    batch[video_id] = entry
-                    self._inflight[video_id] = entry
-                else:
-                    entry.future.cancel()
-        return batch
-
-    async def _run(self, batch: dict[str, _Entry], grant: Grant) -> None:
+    async def _run(self, batch: dict[str, Entry], grant: Grant) -> None:
         ids = list(batch)
         deadline = min(e.deadline for e in batch.values())
         first: Grant | None = grant
@@ -271,8 +218,6 @@ class Batcher:
                 return taken
             return await self._admission.acquire(retry_deadline)
 
-        self.calls += 1
-        self.ids_sent += len(ids)
         outcomes: dict[str, Outcome]
         try:
             page = await self._fetch(ids, deadline, admit)
@@ -283,15 +228,14 @@ class Batcher:
             outcomes = dict.fromkeys(ids, exc)
         except Exception as exc:  # a bug or an unexpected library error: fail only this batch
             log.error("lookup batch failed unexpectedly: %s: %s", type(exc).__name__, exc)
-            outcomes = dict.fromkeys(ids, UpstreamError("the lookup failed unexpectedly"))
+            outcomes = dict.fromkeys(ids, InternalFailure())
         except asyncio.CancelledError:
-            outcomes = dict.fromkeys(ids, UpstreamUnavailable("the gateway is shutting down"))
+            outcomes = dict.fromkeys(ids, ShuttingDown())
             raise
         finally:
             for video_id, entry in batch.items():
                 self._inflight.pop(video_id, None)
-                if not entry.future.done():
-                    entry.future.set_result(outcomes[video_id])
+                entry.settle(outcomes[video_id])
             if first is not None:  # the fetch never used the pump's grant
                 await first.release()
 
@@ -305,9 +249,8 @@ class Batcher:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        closing = UpstreamUnavailable("the gateway is shutting down")
-        for lane in (self._pending, self._background, self._inflight):
-            for entry in lane.values():
-                if not entry.future.done():
-                    entry.future.set_result(closing)
-            lane.clear()
+        closing = ShuttingDown()
+        self._lanes.close(closing)
+        for entry in self._inflight.values():
+            entry.settle(closing)
+        self._inflight.clear()

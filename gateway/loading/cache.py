@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from gateway.clock import Clock
+from gateway.loading.errors import LookupFailed
 from gateway.vod.errors import VideoNotFound, VodError
 from gateway.vod.models import TranscodeSummaryRecord
 
-Outcome = TranscodeSummaryRecord | VodError
+Outcome = TranscodeSummaryRecord | VodError | LookupFailed
+"""A lookup's result: the record, or why there is none (see ``gateway/loading/errors.py``)."""
 
 Usable = Callable[[Outcome], bool]
 """Whether a cached outcome may be answered as it is, or must be looked up anew."""

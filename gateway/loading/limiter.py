@@ -20,13 +20,18 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from gateway.clock import Clock
-from gateway.vod.errors import RateLimited
+from gateway.loading.errors import RateLimited
 
 RECHECK = 0.05
 """Seconds to wait before asking again when every counted call is still waiting for its answer."""
 MAX_HOLD = 120.0
 """By default, a grant not released this long after it was taken stops counting: a guard against
-a leak. The gateway sets it to the longest an attempt can take (4 x VOD_TIMEOUT)."""
+a leak. The gateway sets it to :func:`attempt_bound`."""
+
+
+def attempt_bound(vod_timeout: float) -> float:
+    """The longest one upstream attempt can take: pool, connect, write and read, VOD_TIMEOUT each."""
+    return 4 * vod_timeout
 
 
 class Grant(Protocol):

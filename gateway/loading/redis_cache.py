@@ -13,7 +13,7 @@ import redis.asyncio as aioredis
 
 from gateway.loading import codec
 from gateway.loading.cache import CacheTTLs, Outcome
-from gateway.loading.redis_limiter import KEY_PREFIX, REDIS_FAILURES, RedisLink
+from gateway.loading.redis_link import KEY_PREFIX, REDIS_FAILURES, RedisLink
 
 
 class RedisCache:

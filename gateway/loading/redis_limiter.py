@@ -1,20 +1,13 @@
-"""The per-account call budget shared by every replica through Redis, with a local fallback.
+"""The per-account call budget shared by every replica through Redis.
 
 :class:`RedisWindowLimiter` is the local sliding window log moved into one Lua script: a sorted
 set of grants per AccessKeyId, stamped with Redis's own clock, so replicas on different hosts
 agree on time and no two of them can both take the last grant.
 
-:class:`FailoverLimiter` uses it while Redis answers. When Redis fails it enters degraded mode:
-each replica grants from a local window of ``floor(qps / replicas)`` calls, pre-filled as if that
-share had just been spent, so the switch itself cannot burst: every outage starts from a full
-window, even one that begins while the last one is still settling. Redis counts as back when the
-script itself runs again (not merely a PING). The local window then keeps binding for a settling
-period long enough that every replica has noticed too (one probe interval) and the grants taken
-without Redis have left the window.
-
 A Redis that restarted (or failed over, or lost the key) no longer knows the grants of the last
 window. The script notices, because the log records which Redis process (``run_id``) keeps it,
-and then counts the window as full for one span, for every replica alike.
+and then counts the window as full for one span, for every replica alike. What happens while Redis
+does not answer is ``failover.py``'s.
 """
 
 from __future__ import annotations
@@ -23,22 +16,14 @@ import asyncio
 import itertools
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
 
 import redis.asyncio as aioredis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
 
-from gateway.clock import Clock
-from gateway.loading.limiter import MAX_HOLD, RECHECK, Grant, LocalGrant, SlidingWindowLimiter
+from gateway.loading.limiter import MAX_HOLD, RECHECK, Grant
+from gateway.loading.redis_link import KEY_PREFIX, REDIS_FAILURES
 
 log = logging.getLogger("gateway.redis")
 
-KEY_PREFIX = "vodgw:"
-PROBE_INTERVAL = 1.0  # seconds between reconnection attempts in degraded mode
-TIMEOUT = 1.0  # seconds for one Redis command (local Redis answers in well under 1 ms)
 # An idle log is kept this long (with its run_id), so that only a day's idleness costs one full
 # window at the next call; a log that lost its grants is never trusted.
 LIFETIME_MS = 24 * 3600 * 1000
@@ -92,23 +77,9 @@ local soonest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
 return {math.max(1, tonumber(soonest[2]) - now), now}
 """.replace("LIFETIME_MS", str(LIFETIME_MS))
 
-REDIS_FAILURES: tuple[type[BaseException], ...] = (RedisError, OSError, asyncio.TimeoutError)
-
 
 def limit_key(access_key_id: str) -> str:
     return f"{KEY_PREFIX}limit:{access_key_id}"
-
-
-def connect(url: str) -> aioredis.Redis:
-    """A client that fails fast: short timeouts, and one immediate retry on a broken connection
-    (a pooled connection to a Redis that restarted fails once, then reconnects; the script
-    notices the restart itself)."""
-    return aioredis.Redis.from_url(
-        url,
-        socket_timeout=TIMEOUT,
-        socket_connect_timeout=TIMEOUT,
-        retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
-    )
 
 
 class RedisGrant:
@@ -200,156 +171,3 @@ class RedisWindowLimiter:
         args: list[str | int] = [self._calls, self._span_us, member, mode, self._hold_us]
         wait_us, now_us = await self._script(keys=[self.key], args=args)
         return int(wait_us), int(now_us)
-
-
-class RedisLink:
-    """Whether Redis is answering, as this process last saw it; probes it while it is not."""
-
-    def __init__(
-        self,
-        client: aioredis.Redis,
-        clock: Clock,
-        on_change: Callable[[bool], None] | None = None,
-        probe_interval: float = PROBE_INTERVAL,
-        local_qps: int | None = None,
-        check: Callable[[], Awaitable[object]] | None = None,
-    ) -> None:
-        self.client = client
-        self.local_qps = local_qps
-        self._clock = clock
-        self._on_change = on_change
-        self.probe_interval = probe_interval
-        self.check = check or client.ping  # what "Redis answers" means: the limiter passes its script
-        self.degraded = False
-        self.outages = 0  # outages entered so far: each one starts a fresh local window
-        self.recovered_at: float | None = None
-        self._next_probe = 0.0
-
-    def failed(self, exc: BaseException) -> None:
-        """Record a failed command; the first one enters degraded mode."""
-        if self.degraded:
-            return
-        self.degraded = True
-        self.outages += 1
-        self._next_probe = self._clock.now() + self.probe_interval
-        share = f"; local limit {self.local_qps} calls/s" if self.local_qps is not None else ""
-        log.warning(
-            "redis unreachable (%s): entering degraded mode%s", type(exc).__name__, share,
-            extra={"fields": {"degraded": True}},
-        )  # fmt: skip
-        if self._on_change is not None:
-            self._on_change(True)
-
-    async def probe_if_due(self) -> None:
-        """In degraded mode, check Redis at most once per probe interval; leave it on an answer."""
-        if not self.degraded or self._clock.now() < self._next_probe:
-            return
-        self._next_probe = self._clock.now() + self.probe_interval
-        if not await self.ping():
-            return
-        if self.degraded:
-            self.degraded = False
-            self.recovered_at = self._clock.now()
-            log.warning("redis reachable again: leaving degraded mode", extra={"fields": {"degraded": False}})
-            if self._on_change is not None:
-                self._on_change(False)
-
-    async def ping(self) -> bool:
-        try:
-            return bool(await self.check())
-        except REDIS_FAILURES:
-            return False
-
-
-class FailoverLimiter:
-    """The shared Redis window while Redis answers; a pre-filled local share while it does not."""
-
-    def __init__(
-        self,
-        shared: RedisWindowLimiter,
-        link: RedisLink,
-        clock: Clock,
-        *,
-        share: int,
-        window: float = 1.0,
-        margin: float = 0.0,
-        hold: float = MAX_HOLD,
-    ) -> None:
-        self._shared = shared
-        self._link = link
-        self._clock = clock
-        self.share = max(1, share)
-        self._window = window
-        self._margin = margin
-        self._hold = hold
-        # Redis may return just after a probe fails; every replica notices within the next one.
-        # Calls granted locally during the outage are unknown to Redis and may still be out (up
-        # to ``hold``) and count a window after that: until then every replica keeps its share.
-        self._settle = hold + window + margin + link.probe_interval + TIMEOUT
-        self._local: SlidingWindowLimiter | None = None
-        self._outage = 0  # the link's outage the local window was made for
-
-    async def drain(self) -> None:
-        await self._shared.drain()
-
-    @property
-    def local(self) -> SlidingWindowLimiter | None:
-        """The local window, while degraded or settling after an outage."""
-        return self._local
-
-    async def try_acquire(self) -> tuple[float, Grant | None]:
-        link = self._link
-        await link.probe_if_due()
-        if link.degraded:
-            return self._outage_window().try_acquire_now()
-        local = self._local
-        if local is not None and (
-            link.recovered_at is None or self._clock.now() >= link.recovered_at + self._settle
-        ):
-            local = self._local = None
-        settling: LocalGrant | None = None
-        if local is not None:
-            wait, settling = local.try_acquire_now()  # settling: both windows must grant
-            if settling is None:
-                return wait, None
-        try:
-            wait, shared = await self._shared.try_acquire()
-        except REDIS_FAILURES as exc:
-            # Redis may have granted up to its limit in the last window, this call included: a
-            # local grant taken while settling doesn't stand, and the outage starts from a full window
-            link.failed(exc)
-            return self._outage_window().try_acquire_now()
-        if settling is None or shared is None:
-            if settling is not None and local is not None:
-                local.give_back(settling)  # Redis refused: no call goes on this grant
-            return wait, shared
-        return 0.0, _Both(settling, shared)
-
-    def _outage_window(self) -> SlidingWindowLimiter:
-        """The local window of the current outage, pre-filled when the outage began."""
-        if self._local is None or self._outage != self._link.outages:
-            local = SlidingWindowLimiter(
-                self.share, self._clock, window=self._window, margin=self._margin, hold=self._hold
-            )
-            local.fill()  # as if the share had just been spent: no burst at the switch
-            self._local = local
-            self._outage = self._link.outages
-        return self._local
-
-
-class _Both:
-    """A settling grant: the local window's and the shared one's, released together."""
-
-    __slots__ = ("_grants",)
-
-    def __init__(self, *grants: Grant) -> None:
-        self._grants = grants
-
-    async def release(self) -> None:
-        for grant in self._grants:
-            await grant.release()
-
-
-def share_of(qps: int, replicas: int) -> int:
-    """Each replica's local budget in degraded mode: floor(qps / replicas), at least 1."""
-    return max(1, qps // max(1, replicas))

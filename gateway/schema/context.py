@@ -1,4 +1,4 @@
-"""The per-request context: one set of DataLoaders per operation, sharing the gateway's parts."""
+"""The per-operation context: the operation's own DataLoader, and the gateway's running parts."""
 
 from __future__ import annotations
 
@@ -6,23 +6,31 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiodataloader import DataLoader
+from graphql import ExecutionResult as GraphQLExecutionResult
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
+from strawberry.types import ExecutionResult
 
 from gateway.loading.cache import CacheTTLs, Outcome
+from gateway.loading.parts import Parts
 from gateway.settings import Settings
 
 
 @dataclass
 class Context:
-    request: Request | WebSocket | None
-    response: Response | WebSocket | None
     settings: Settings
     summaries: DataLoader[str, Any]
+    parts: Parts | None = None  # None where a schema runs without the app (schema-level tests)
     ttls: CacheTTLs = field(default_factory=CacheTTLs)
+    request: Request | WebSocket | None = None
+    response: Response | WebSocket | None = None
     # the shortest cache TTL of the outcomes this operation used: how long its answer stays valid
     shortest_ttl: float = float("inf")
+    # a WebSocket's connection_init payload (API keys may travel there: browsers can't set headers)
+    connection_params: dict[str, object] | None = None
+    # an HTTP operation's result, for the response cache
+    result: ExecutionResult | GraphQLExecutionResult | None = field(default=None, repr=False)
 
     def used(self, outcome: Outcome) -> None:
         ttl = self.ttls.ttl_for(outcome)

@@ -1,17 +1,201 @@
-"""GraphQL errors with a stable ``extensions.code``; the only place VOD errors become GraphQL ones."""
+"""Every error a client sees: its code (one enum), chosen by the exception's type, never by its
+message; one masking rule; one envelope. The :class:`CodedErrors` extension applies them to every
+result of every transport (HTTP, streams, WebSocket), as Strawberry's ``MaskErrors`` does.
+
+How an error gets its code, in order:
+
+1. an exception of ours (``vod.errors``, ``loading.errors``) behind it: by its type (:data:`_BY_TYPE`);
+2. a code set where the error was made (``bad_user_input``, the ID budget, variable coercion in
+   :class:`GatewayExecutor`): kept;
+3. a :class:`~graphql.GraphQLSyntaxError`: ``GRAPHQL_PARSE_FAILED``;
+4. an error of the validation phase: ``GRAPHQL_VALIDATION_FAILED``;
+5. anything else, a foreign exception or graphql-core's own complaint about a value a resolver
+   returned, is a bug: ``INTERNAL_SERVER_ERROR``, its message masked and logged once.
+"""
 
 from __future__ import annotations
 
-from graphql import GraphQLError
+import logging
+from collections.abc import Iterable, Iterator
+from enum import StrEnum
+from typing import Any
 
-from gateway.vod.errors import VodError
+from graphql import GraphQLError, GraphQLSyntaxError
+from strawberry.extensions import SchemaExtension
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.types.execution import StreamExecutionResult
 
-BAD_USER_INPUT = "BAD_USER_INPUT"
+from gateway.loading.errors import InternalFailure, LookupFailed, RateLimited, ShuttingDown
+from gateway.vod.errors import (
+    NoResponse,
+    ServiceError,
+    ServiceThrottled,
+    ServiceUnavailable,
+    VideoNotFound,
+    VodError,
+)
+
+log = logging.getLogger("gateway.graphql")
 
 
-def from_vod_error(error: VodError) -> GraphQLError:
-    return GraphQLError(error.message, extensions=error.extensions())
+class ErrorCode(StrEnum):
+    VIDEO_NOT_FOUND = "VIDEO_NOT_FOUND"
+    BAD_USER_INPUT = "BAD_USER_INPUT"
+    RATE_LIMITED = "RATE_LIMITED"
+    UPSTREAM_THROTTLED = "UPSTREAM_THROTTLED"
+    UPSTREAM_ERROR = "UPSTREAM_ERROR"
+    UPSTREAM_UNAVAILABLE = "UPSTREAM_UNAVAILABLE"
+    GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
+    GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+    BAD_REQUEST = "BAD_REQUEST"
+    NOT_FOUND = "NOT_FOUND"
+    METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
+    PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+
+
+# most specific first
+_BY_TYPE: tuple[tuple[type[Exception], ErrorCode], ...] = (
+    (VideoNotFound, ErrorCode.VIDEO_NOT_FOUND),
+    (ServiceThrottled, ErrorCode.UPSTREAM_THROTTLED),
+    (ServiceUnavailable, ErrorCode.UPSTREAM_UNAVAILABLE),
+    (NoResponse, ErrorCode.UPSTREAM_UNAVAILABLE),
+    (ServiceError, ErrorCode.UPSTREAM_ERROR),
+    (RateLimited, ErrorCode.RATE_LIMITED),
+    (ShuttingDown, ErrorCode.UPSTREAM_UNAVAILABLE),
+    (InternalFailure, ErrorCode.INTERNAL_SERVER_ERROR),
+)
+
+EXPECTED = frozenset(ErrorCode) - {ErrorCode.INTERNAL_SERVER_ERROR}
+"""Codes that are the client's or the upstream's business, not a bug of ours."""
+
+MASKED_MESSAGE = "Internal server error"
+
+
+def code_of(exc: VodError | LookupFailed) -> ErrorCode:
+    for kind, code in _BY_TYPE:
+        if isinstance(exc, kind):
+            return code
+    return ErrorCode.UPSTREAM_ERROR if isinstance(exc, VodError) else ErrorCode.INTERNAL_SERVER_ERROR
+
+
+def extensions_of(exc: VodError | LookupFailed) -> dict[str, object]:
+    """``code`` and what a client may act on: the video, the service's own code and request ID."""
+    ext: dict[str, object] = {"code": code_of(exc).value}
+    if isinstance(exc, VideoNotFound):
+        ext["videoId"] = exc.video_id
+    if isinstance(exc, ServiceError):
+        if exc.upstream_code:
+            ext["upstreamCode"] = exc.upstream_code
+        if exc.request_id:
+            ext["requestId"] = exc.request_id
+    return ext
 
 
 def bad_user_input(message: str, **extensions: object) -> GraphQLError:
-    return GraphQLError(message, extensions={"code": BAD_USER_INPUT, **extensions})
+    return GraphQLError(message, extensions={"code": ErrorCode.BAD_USER_INPUT.value, **extensions})
+
+
+def envelope(message: str, code: ErrorCode, **extensions: object) -> dict[str, Any]:
+    """The body of a refusal that never reached execution (401, 413, 400, ...)."""
+    return {"data": None, "errors": [{"message": message, "extensions": {"code": code.value, **extensions}}]}
+
+
+def coded(error: GraphQLError, validation: bool = False) -> GraphQLError:
+    """``error`` as the client sees it: with its code, masked if it is a bug. ``validation``: the
+    error came from the validation phase."""
+    original = error.original_error
+    if isinstance(original, VodError | LookupFailed):
+        code = code_of(original)
+        if code is ErrorCode.INTERNAL_SERVER_ERROR:
+            return _masked(error)
+        return _with(error, original.message, extensions_of(original))
+    if (error.extensions or {}).get("code"):
+        return error
+    if original is not None and not isinstance(original, GraphQLError):
+        return _masked(error)
+    if isinstance(error, GraphQLSyntaxError):
+        return _with(error, error.message, {"code": ErrorCode.GRAPHQL_PARSE_FAILED.value})
+    if validation:
+        return _with(error, error.message, {"code": ErrorCode.GRAPHQL_VALIDATION_FAILED.value})
+    return _masked(error)
+
+
+def _with(error: GraphQLError, message: str, extensions: dict[str, object]) -> GraphQLError:
+    return GraphQLError(
+        message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        extensions={**(error.extensions or {}), **extensions},
+    )
+
+
+def _masked(error: GraphQLError) -> GraphQLError:
+    original = error.original_error or error
+    tb = original.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    where = f"{tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}" if tb else "?"
+    log.error("unexpected error at %s: %s: %s (%s)", error.path, type(original).__name__, original, where)
+    return GraphQLError(
+        MASKED_MESSAGE,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        extensions={"code": ErrorCode.INTERNAL_SERVER_ERROR.value},
+    )
+
+
+class CodedErrors(SchemaExtension):
+    """Gives every error of every result its code and masks bugs, whatever the transport."""
+
+    def __init__(self) -> None:
+        self._validation: set[int] = set()
+
+    def on_validate(self) -> Iterator[None]:
+        yield
+        self._validation = {id(e) for e in self.execution_context.pre_execution_errors or ()}
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result  # a stream's results were coded one by one: idempotent
+        if result is not None:
+            self._code(result)
+        initial = getattr(result, "initial_result", None)
+        if initial is not None:
+            self._code(initial)
+
+    def on_stream_result(self, result: StreamExecutionResult) -> Iterator[None]:
+        self._code(result)
+        for part in (
+            *(getattr(result, "incremental", None) or ()),
+            *(getattr(result, "completed", None) or ()),
+        ):
+            self._code(part)
+        yield None
+
+    def _code(self, result: object) -> None:
+        errors: Iterable[GraphQLError] | None = getattr(result, "errors", None)
+        if errors:
+            processed = [coded(e, id(e) in self._validation) for e in errors]
+            for error in processed:
+                code = (error.extensions or {}).get("code")
+                if code in EXPECTED:
+                    log.debug("graphql error %s at %s: %s", code, error.path, error.message)
+            result.errors = processed  # type: ignore[attr-defined]
+
+
+class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
+    """graphql-core's executor, with the request errors it finds before running anything
+    (variables that don't coerce, an unknown operation name) coded ``BAD_USER_INPUT``."""
+
+    @classmethod
+    def build(cls, *args: Any, **kwargs: Any) -> Any:
+        built = super().build(*args, **kwargs)
+        if isinstance(built, list):
+            return [_with(e, e.message, {"code": ErrorCode.BAD_USER_INPUT.value}) for e in built]
+        return built

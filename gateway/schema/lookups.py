@@ -9,8 +9,9 @@ from collections.abc import Sequence
 from graphql import GraphQLError
 from strawberry.types import Info
 
+from gateway.loading.errors import LookupFailed
 from gateway.schema.context import Context
-from gateway.schema.errors import bad_user_input, from_vod_error
+from gateway.schema.errors import bad_user_input
 from gateway.vod.errors import VodError
 from gateway.vod.models import TranscodeSummaryRecord
 
@@ -41,29 +42,30 @@ def check_count(ids: Sequence[str], limit: int, argument: str) -> None:
 async def load_record(
     info: Info[Context, None], video_id: str, argument: str | None = "videoId"
 ) -> TranscodeSummaryRecord:
-    """The record for ``video_id``, or raise the GraphQL error that belongs at this field."""
+    """The record for ``video_id``, or raise why there is none (coded in ``schema/errors.py``)."""
     invalid = id_error(video_id, argument)
     if invalid is not None:
         raise invalid
     try:
         record: TranscodeSummaryRecord = await info.context.summaries.load(video_id)
-    except VodError as exc:
+    except (VodError, LookupFailed) as exc:
         info.context.used(exc)
-        raise from_vod_error(exc) from None
+        raise
     info.context.used(record)
     return record
 
 
 async def load_records(
     info: Info[Context, None], video_ids: Sequence[str], argument: str
-) -> list[TranscodeSummaryRecord | GraphQLError]:
+) -> list[TranscodeSummaryRecord | Exception]:
     """One item per ID, in order: a record, or the error for that list item."""
     results = await asyncio.gather(
         *(load_record(info, i, argument) for i in video_ids), return_exceptions=True
     )
-    items: list[TranscodeSummaryRecord | GraphQLError] = []
+    items: list[TranscodeSummaryRecord | Exception] = []
     for result in results:
-        if isinstance(result, BaseException) and not isinstance(result, GraphQLError):
-            raise result
-        items.append(result)
+        if isinstance(result, GraphQLError | VodError | LookupFailed | TranscodeSummaryRecord):
+            items.append(result)  # graphql-core nulls an exception item, with its error at its index
+        else:
+            raise result  # a bug, or a cancellation: not this item's to report
     return items

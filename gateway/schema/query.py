@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, cast
 
 import strawberry
-from graphql import GraphQLError
 from strawberry.types import Info
 
 from gateway.schema.context import Context
@@ -53,7 +52,7 @@ class Query:
         # graphql-core turns an exception in a list into null plus an error at that index
         return cast(
             "list[TranscodeSummary | None]",
-            [i if isinstance(i, GraphQLError) else TranscodeSummary.from_record(i) for i in items],
+            [i if isinstance(i, Exception) else TranscodeSummary.from_record(i) for i in items],
         )
 
     @strawberry.field(

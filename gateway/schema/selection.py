@@ -18,7 +18,7 @@ from strawberry.types.nodes import SelectedField, Selection
 from gateway.loading.cache import Outcome
 from gateway.loading.poller import View, is_final
 from gateway.schema.types import TranscodeSummary
-from gateway.vod.errors import VodError
+from gateway.vod.models import TranscodeSummaryRecord
 
 Spec = dict[str, "Spec | None"]
 """Selected field names (GraphQL spelling) -> the sub-selection, or None for a leaf."""
@@ -86,8 +86,8 @@ def _frozen(spec: Spec) -> FrozenSpec:
 @functools.lru_cache(maxsize=256)
 def _view(spec: FrozenSpec) -> View:
     def view(outcome: Outcome) -> object:
-        if isinstance(outcome, VodError):
-            return ("error", outcome.code, outcome.message)
+        if not isinstance(outcome, TranscodeSummaryRecord):
+            return ("error", type(outcome).__name__, str(outcome))
         return (is_final(outcome), project(TranscodeSummary.from_record(outcome), spec))
 
     return view

@@ -11,52 +11,35 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncGenerator, Sequence
-from dataclasses import dataclass
 from typing import Annotated, cast
 
 import strawberry
-from graphql import GraphQLError
 from strawberry.types import Info
 
 from gateway.loading.cache import Outcome
+from gateway.loading.errors import InternalFailure
 from gateway.loading.loader import SummarySource
 from gateway.loading.poller import Poller, View, is_final, whole
 from gateway.schema.context import Context
-from gateway.schema.errors import bad_user_input, from_vod_error
+from gateway.schema.errors import bad_user_input
 from gateway.schema.lookups import id_error
 from gateway.schema.selection import view_of
 from gateway.schema.types import TranscodeSummary
 from gateway.settings import Settings
-from gateway.vod.errors import VodError
 from gateway.vod.models import TranscodeSummaryRecord
 
 log = logging.getLogger("gateway.subscriptions")
 
 
-@dataclass(frozen=True)
-class LiveParts:
-    """What subscriptions need from the app: the query path for first events, and the poller."""
-
-    source: SummarySource
-    poller: Poller
-
-    async def first(self, ids: Sequence[str]) -> list[Outcome]:
-        """The state now. Only finished summaries are taken from the cache as they are: a cached
-        ``Processing`` may be seconds old, and a video that completed meanwhile must start with
-        its final state; a cached not-found may be a video uploaded since."""
-        return await self.source.load_many(ids, usable=_finished)
+async def first_outcomes(source: SummarySource, ids: Sequence[str]) -> list[Outcome]:
+    """The state now. Only finished summaries are taken from the cache as they are: a cached
+    ``Processing`` may be seconds old, and a video that completed meanwhile must start with its
+    final state; a cached not-found may be a video uploaded since."""
+    return await source.load_many(ids, usable=_finished)
 
 
 def _finished(outcome: Outcome) -> bool:
     return isinstance(outcome, TranscodeSummaryRecord) and is_final(outcome)
-
-
-def live_parts(info: Info[Context, None]) -> LiveParts:
-    connection = info.context.request
-    live: LiveParts | None = getattr(connection.app.state, "live", None) if connection else None
-    if live is None:
-        raise GraphQLError("Subscriptions are not available", extensions={"code": "INTERNAL_SERVER_ERROR"})
-    return live
 
 
 def checked_ids(video_ids: Sequence[str], settings: Settings) -> list[str]:
@@ -79,20 +62,20 @@ def checked_ids(video_ids: Sequence[str], settings: Settings) -> list[str]:
 
 
 def _event(outcome: Outcome) -> TranscodeSummary:
-    if isinstance(outcome, VodError):
+    if not isinstance(outcome, TranscodeSummaryRecord):
         # graphql-core turns a yielded error into this event's error (data: null); the stream goes on
-        return cast("TranscodeSummary", from_vod_error(outcome))
+        return cast("TranscodeSummary", outcome)
     return TranscodeSummary.from_record(outcome)
 
 
 async def summary_updates(
-    live: LiveParts, ids: Sequence[str], view: View = whole
+    source: SummarySource, poller: Poller, ids: Sequence[str], view: View = whole
 ) -> AsyncGenerator[TranscodeSummary, None]:
     """First events, then changes (as ``view`` sees them) until every video is final. Its
     ``finally`` (run on complete, unsubscribe or a dropped socket alike) releases the IDs it watched."""
-    watch = live.poller.watch(view)
+    watch = poller.watch(view)
     try:
-        first = await live.first(ids)
+        first = await first_outcomes(source, ids)
         unfinished: list[str] = []
         for video_id, outcome in zip(ids, first, strict=True):
             watch.seen(video_id, outcome)
@@ -105,9 +88,6 @@ async def summary_updates(
                 if is_final(outcome):
                     watch.release([video_id])
                 yield _event(outcome)
-    except Exception as exc:  # never let an internal message reach the client
-        log.error("subscription failed unexpectedly: %s: %s", type(exc).__name__, exc)
-        raise GraphQLError("Internal server error", extensions={"code": "INTERNAL_SERVER_ERROR"}) from None
     finally:
         watch.close()
 
@@ -137,4 +117,7 @@ class Subscription:
     ) -> AsyncGenerator[TranscodeSummary, None]:
         ids = checked_ids([str(i) for i in video_ids], info.context.settings)
         view = view_of(info.selected_fields[0].selections)
-        return summary_updates(live_parts(info), ids, view)
+        parts = info.context.parts
+        if parts is None:
+            raise InternalFailure()
+        return summary_updates(parts.source, parts.poller, ids, view)

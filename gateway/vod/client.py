@@ -22,9 +22,10 @@ from gateway.vod import redaction
 from gateway.vod.auth import SignatureVersion, VodAuth
 from gateway.vod.credentials import Credentials
 from gateway.vod.errors import (
-    UpstreamError,
-    UpstreamThrottled,
-    UpstreamUnavailable,
+    NoResponse,
+    ServiceError,
+    ServiceThrottled,
+    ServiceUnavailable,
     VodError,
 )
 from gateway.vod.models import MalformedResponse, SummaryPage, parse_page
@@ -41,7 +42,7 @@ class Permit(Protocol):
 
 
 Admit = Callable[[float], Awaitable[Permit | None]]
-"""deadline -> a permit for one attempt (None: no limiter), or an error such as RateLimited."""
+"""deadline -> a permit for one attempt (None: no limiter), or an exception (the limiter's RateLimited)."""
 
 
 async def _admit_always(deadline: float) -> None:
@@ -56,7 +57,7 @@ class RetryPolicy:
 
 
 class _Retryable(Exception):
-    def __init__(self, error: UpstreamError) -> None:
+    def __init__(self, error: NoResponse | ServiceError) -> None:
         self.error = error
 
 
@@ -110,7 +111,7 @@ class VodClient:
                 if permit is not None:
                     await permit.release()
             now = self._clock.now()
-            if isinstance(error, UpstreamThrottled):
+            if isinstance(error, ServiceThrottled):
                 backoff = min(self._retry.throttle_cap, self._retry.throttle_base * 2**throttles)
                 backoff = backoff / 2 + self._rng.uniform(0, backoff / 2)
                 throttles += 1
@@ -137,15 +138,15 @@ class VodClient:
                     timeout=self._timeout,
                 )
             except httpx.TransportError as exc:
-                raise _Retryable(UpstreamUnavailable(_describe_transport_error(exc))) from None
+                raise _Retryable(NoResponse(_describe_transport_error(exc))) from None
             except httpx.HTTPError:  # e.g. DecodingError: a Content-Encoding the body doesn't match
-                raise _Retryable(UpstreamUnavailable("the VOD service sent an undecodable body")) from None
+                raise _Retryable(NoResponse("the VOD service sent an undecodable body")) from None
             return self._interpret(response)
         except VodError as exc:
-            outcome = exc.code
+            outcome = exc.outcome
             raise
         except _Retryable as exc:
-            outcome = exc.error.code
+            outcome = exc.error.outcome
             raise
         finally:
             if self._on_attempt is not None:
@@ -157,18 +158,18 @@ class VodClient:
             body = orjson.loads(response.content)
         except orjson.JSONDecodeError:
             raise _Retryable(
-                UpstreamUnavailable(f"upstream answered HTTP {status} with a non-JSON body", status=status)
+                ServiceUnavailable(f"upstream answered HTTP {status} with a non-JSON body", status=status)
             ) from None
         if status == 200:
             try:
                 return parse_page(body)
             except MalformedResponse as exc:
-                raise UpstreamError(f"unexpected upstream response: {exc}", status=status) from None
+                raise ServiceError(f"unexpected upstream response: {exc}", status=status) from None
         code = _token(body.get("Code")) if isinstance(body, dict) else None
         request_id = _token(body.get("RequestId")) if isinstance(body, dict) else None
         if code is not None and code.startswith("Throttling"):
             raise _Retryable(
-                UpstreamThrottled(
+                ServiceThrottled(
                     "the VOD service throttled the account's calls",
                     upstream_code=code,
                     request_id=request_id,
@@ -177,14 +178,14 @@ class VodClient:
             )
         if status >= 500:
             raise _Retryable(
-                UpstreamUnavailable(
+                ServiceUnavailable(
                     f"the VOD service is unavailable (HTTP {status})",
                     upstream_code=code,
                     request_id=request_id,
                     status=status,
                 )
             )
-        raise UpstreamError(
+        raise ServiceError(
             f"the VOD service rejected the call (HTTP {status}, {code or 'no error code'})",
             upstream_code=code,
             request_id=request_id,

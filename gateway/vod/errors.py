@@ -1,56 +1,44 @@
-"""Errors raised by the VOD client: one hierarchy, one stable ``code`` each.
+"""What the VOD client reports: a video's absence, no answer at all, or an answer that is an error.
 
     VodError
-    ├── VideoNotFound            the ID is in NonExistVideoIds, or absent from the answer
-    ├── RateLimited              the local limiter's wait budget ran out; no call was sent
-    └── UpstreamError            the service answered with an error body
-        ├── UpstreamThrottled    Throttling* after retries within the wait budget
-        └── UpstreamUnavailable  timeout, connection error, 5xx or a non-JSON body, after a retry
+    ├── VideoNotFound          the ID is in NonExistVideoIds, or absent from the answer
+    ├── NoResponse             no answer: timeout, connection error, a body that can't be decoded
+    └── ServiceError           the service answered, with an error (HTTP status, Code, RequestId)
+        ├── ServiceThrottled   Throttling* after retries within the wait budget
+        └── ServiceUnavailable 5xx or a non-JSON body, after a retry
+
+As in httpx (``TransportError`` apart from ``HTTPStatusError``), a caller can tell "nothing came
+back" from "the service said no". ``NoResponse`` and ``ServiceUnavailable`` are the retryable ones.
+This module knows nothing of GraphQL: ``gateway/schema/errors.py`` maps these types to codes.
+``outcome`` is the value of the ``vod_upstream_calls`` metric's label for an attempt that ended so.
 
 Messages never carry an upstream body, a secret or a token: only codes, request IDs and statuses.
 """
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 
 class VodError(Exception):
-    code = "UPSTREAM_ERROR"
+    outcome: ClassVar[str] = "UPSTREAM_ERROR"
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
 
-    def extensions(self) -> dict[str, object]:
-        return {"code": self.code}
-
 
 class VideoNotFound(VodError):
-    code = "VIDEO_NOT_FOUND"
-
     def __init__(self, video_id: str) -> None:
         super().__init__(f"Video {video_id!r} does not exist or has no transcoding in the past year")
         self.video_id = video_id
 
-    def extensions(self) -> dict[str, object]:
-        return {"code": self.code, "videoId": self.video_id}
+
+class NoResponse(VodError):
+    outcome = "UPSTREAM_UNAVAILABLE"
 
 
-class RateLimited(VodError):
-    code = "RATE_LIMITED"
-
-    def __init__(self, waited: float) -> None:
-        # no duration in the message: the limiter gives up as soon as it knows the next free call
-        # comes after the deadline, so what was waited says nothing useful to the client
-        super().__init__(
-            "The account's upstream calls per second are used up for longer than this lookup may "
-            "wait (VOD_MAX_WAIT); try again shortly"
-        )
-        self.waited = waited
-
-
-class UpstreamError(VodError):
-    code = "UPSTREAM_ERROR"
-
+class ServiceError(VodError):
     def __init__(
         self,
         message: str,
@@ -64,18 +52,13 @@ class UpstreamError(VodError):
         self.request_id = request_id
         self.status = status
 
-    def extensions(self) -> dict[str, object]:
-        ext: dict[str, object] = {"code": self.code}
-        if self.upstream_code:
-            ext["upstreamCode"] = self.upstream_code
-        if self.request_id:
-            ext["requestId"] = self.request_id
-        return ext
+
+class ServiceThrottled(ServiceError):
+    outcome = "UPSTREAM_THROTTLED"
 
 
-class UpstreamThrottled(UpstreamError):
-    code = "UPSTREAM_THROTTLED"
+class ServiceUnavailable(ServiceError):
+    outcome = "UPSTREAM_UNAVAILABLE"
 
 
-class UpstreamUnavailable(UpstreamError):
-    code = "UPSTREAM_UNAVAILABLE"
+RETRYABLE: tuple[type[VodError], ...] = (NoResponse, ServiceUnavailable)

@@ -13,7 +13,7 @@ from gateway.emulator.state import EmulatorState
 from gateway.vod.auth import SignatureVersion
 from gateway.vod.client import VodClient
 from gateway.vod.credentials import Credentials, Secret
-from gateway.vod.errors import UpstreamError, UpstreamThrottled
+from gateway.vod.errors import ServiceError, ServiceThrottled
 from gateway.vod.models import parse_page
 from tests.support.clock import InstantClock
 from tests.support.server import ThreadedServer
@@ -85,7 +85,7 @@ async def test_wrong_secret_is_signature_does_not_match(
     http: httpx.AsyncClient, server: ThreadedServer, app: Starlette, signature: SignatureVersion
 ) -> None:
     client = vod_client(http, server, signature, secret="wrong")
-    with pytest.raises(UpstreamError) as caught:
+    with pytest.raises(ServiceError) as caught:
         await client.get_transcode_summary(["x"])
     assert (caught.value.upstream_code, caught.value.status) == ("SignatureDoesNotMatch", 400)
     assert "wrong" not in caught.value.message
@@ -104,7 +104,7 @@ async def test_burst_of_twenty_sees_exactly_five_throttled(
             # a deadline of now: no budget for backoff, so a throttle is not retried (as the SDKs)
             await client.get_transcode_summary(["x"], deadline=clock.now())
             outcomes.append("ok")
-        except UpstreamThrottled as exc:
+        except ServiceThrottled as exc:
             outcomes.append(exc.upstream_code)
     assert outcomes == ["ok"] * 15 + ["Throttling.User"] * 5
     stats = state_of(app).stats

@@ -1,0 +1,76 @@
+"""The gateway's routes, each with the protection it needs declared on it: the probes and metrics
+are open, ``/graphql`` needs an API key when keys are configured (the explorer page excepted)."""
+
+from __future__ import annotations
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from starlette.types import Receive, Scope, Send
+
+from gateway.http import explorer
+from gateway.http.auth import ApiKeys, RequireApiKey
+from gateway.http.view import GatewayGraphQL, parts_of
+from gateway.metrics import Metrics
+from gateway.settings import Settings
+
+
+class GraphQLEndpoint:
+    """/graphql: the explorer for browsers (GET, Accept: text/html), GraphQL for everything else."""
+
+    def __init__(self, view: GatewayGraphQL, settings: Settings, default_query: str) -> None:
+        self._view = view
+        self._settings = settings
+        self._default_query = default_query
+
+    def is_explorer(self, scope: Scope) -> bool:
+        return (
+            self._settings.graphiql
+            and scope["type"] == "http"
+            and scope["method"] == "GET"
+            and explorer.wants_html(Request(scope))
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.is_explorer(scope):
+            await explorer.graphiql_page(default_query=self._default_query)(scope, receive, send)
+            return
+        await self._view(scope, receive, send)
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    checks = await parts_of(request).readiness.check()
+    # Redis down is degraded mode (the gateway still answers within its local share): ready
+    ok = checks.get("upstream") == "ok"
+    status = "unavailable" if not ok else "degraded" if checks.get("redis", "ok") != "ok" else "ok"
+    return JSONResponse({"status": status, "checks": checks}, 200 if ok else 503)
+
+
+def metrics_endpoint(metrics: Metrics) -> Route:
+    async def endpoint(request: Request) -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return Route("/metrics", endpoint, methods=["GET"])
+
+
+def routes(settings: Settings, view: GatewayGraphQL, metrics: Metrics, default_query: str) -> list[BaseRoute]:
+    graphql = GraphQLEndpoint(view, settings, default_query)
+    keys = ApiKeys(settings.api_keys)
+    guard: list[Middleware] = []
+    if keys:
+        rejected = metrics.operations.labels("rejected").inc
+        guard = [Middleware(RequireApiKey, keys=keys, on_reject=rejected, exempt=graphql.is_explorer)]
+    return [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        metrics_endpoint(metrics),
+        Mount("/graphql/static", app=explorer.static_app()),
+        Route("/graphql", graphql, middleware=guard),  # every method: the view answers 405 as GraphQL JSON
+        WebSocketRoute("/graphql", graphql, middleware=guard),
+    ]

@@ -1,0 +1,114 @@
+"""GraphQL over WebSocket (graphql-transport-ws and legacy graphql-ws), adapted: the API key in
+``connection_init`` for clients that can't send headers, a coded error at the per-connection
+subscription limit, and text frames."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Mapping
+from typing import Any
+
+import orjson
+from starlette.websockets import WebSocketDisconnect
+from strawberry.asgi import ASGIWebSocketAdapter
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http.exceptions import WebSocketDisconnected
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    ConnectionInitMessage as TransportInitMessage,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
+from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+from strawberry.subscriptions.protocols.graphql_ws.types import (
+    ConnectionInitMessage as LegacyInitMessage,
+)
+from strawberry.subscriptions.protocols.graphql_ws.types import StartMessage
+
+from gateway.http.auth import ApiKeys, caller_of
+from gateway.schema.context import Context
+from gateway.schema.errors import ErrorCode
+
+
+def subscription_limit_error(limit: int) -> dict[str, Any]:
+    return {
+        "message": f"Too many operations on this connection: at most {limit} at once "
+        "(GATEWAY_SUBSCRIPTIONS_PER_CONNECTION); complete one or open another connection",
+        "extensions": {"code": ErrorCode.BAD_USER_INPUT.value, "limit": limit},
+    }
+
+
+def _over_limit(limit: int | None, open_ops: Mapping[str, object], op_id: str) -> dict[str, Any] | None:
+    """The error for a new operation on a connection that has ``limit`` open (None: it may run)."""
+    if limit is None or len(open_ops) < limit or op_id in open_ops:
+        return None
+    return subscription_limit_error(limit)
+
+
+def _remember_params(context: Context, payload: object) -> None:
+    context.connection_params = payload if isinstance(payload, dict) else None
+
+
+def check_connection_key(context: Context, keys: ApiKeys) -> None:
+    """A WebSocket that came without a valid Authorization header (browsers can't set one) must
+    bring ``{"Authorization": "Bearer <key>"}`` in its connection_init payload; else it is refused
+    (4403, as the protocol says)."""
+    connection = context.request
+    if connection is None or caller_of(connection).verified:
+        return
+    params = context.connection_params or {}
+    header = next((v for k, v in params.items() if str(k).lower() == "authorization"), "")
+    if not isinstance(header, str) or not keys.allowed(header):
+        raise ConnectionRejectionError(
+            {
+                "message": 'Missing or invalid API key: send {"Authorization": "Bearer <key>"} '
+                "in the connection_init payload",
+                "extensions": {"code": ErrorCode.UNAUTHENTICATED.value},
+            }
+        )
+
+
+class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    async def handle_connection_init(self, message: TransportInitMessage) -> None:
+        _remember_params(self.context, message.get("payload"))
+        await super().handle_connection_init(message)
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        refusal = _over_limit(self.max_subscriptions_per_connection, self.operations, message["id"])
+        if refusal is not None and self.connection_acknowledged:
+            error = {"id": message["id"], "type": "error", "payload": [refusal]}
+            await self.send_message(error)  # type: ignore[arg-type]
+            return
+        await super().handle_subscribe(message)
+
+
+class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
+    async def handle_connection_init(self, message: LegacyInitMessage) -> None:
+        _remember_params(self.context, message.get("payload"))
+        await super().handle_connection_init(message)
+
+    async def handle_start(self, message: StartMessage) -> None:
+        refusal = _over_limit(self.max_subscriptions_per_connection, self.tasks, message["id"])
+        if refusal is not None and self.connection_acknowledged:
+            error = {"type": "error", "id": message["id"], "payload": refusal}
+            await self.send_message(error)  # type: ignore[arg-type]
+            return
+        await super().handle_start(message)
+
+
+class TextFramesAdapter(ASGIWebSocketAdapter):
+    """Both protocols' messages are JSON text: send text frames (a browser hands a binary frame
+    to graphql-ws as a Blob, which it cannot parse; encode_json's orjson bytes would go binary)."""
+
+    async def send_json(self, message: Any) -> None:
+        try:
+            await self.ws.send_text(orjson.dumps(message).decode())
+        except WebSocketDisconnect as exc:
+            raise WebSocketDisconnected from exc
+
+    async def iter_json(self, *, ignore_parsing_errors: bool = False) -> AsyncGenerator[object, None]:
+        """Every message of both protocols is a JSON object: a frame such as ``42`` or ``[]``
+        closes the socket as the protocol says (4400), instead of a traceback in the server log."""
+        async for message in super().iter_json(ignore_parsing_errors=ignore_parsing_errors):
+            if not isinstance(message, dict):
+                await self.close(4400, "Invalid message received")
+                return
+            yield message
