@@ -1,12 +1,22 @@
-"""GraphQL object types, built from the domain records of ``gateway.vod.models`` in one place."""
+"""GraphQL object types, built from the domain records of ``gateway.vod.models`` in one place.
+
+Each field of ``TranscodeJob`` and ``TranscodeSummary`` comes from the same-named attribute of its
+record, unless its ``metadata=source(...)`` names another attribute or a conversion; ``from_record``
+is built from that once, at import, and fails there if a field has no source on the record.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import operator
+from collections.abc import Callable
 from datetime import datetime
 from enum import Enum
+from typing import Any, Generic, TypeVar
 
 import strawberry
 from strawberry.types import Info
+from strawberry.types.base import get_object_definition
 
 from gateway.schema.context import Context
 from gateway.schema.lookups import load_record
@@ -47,17 +57,78 @@ class TranscodeJobStatus(Enum):
     )
 
 
-_SUMMARY_STATUS = {s.value: TranscodeStatus(s.value) for s in SummaryStatus}
-_JOB_STATUS = {s.value: TranscodeJobStatus(s.value) for s in JobStatus}
+# built at import: a record status with no GraphQL value fails here, not in a request
+_SUMMARY_STATUS = {s: TranscodeStatus(s.value) for s in SummaryStatus}
+_JOB_STATUS = {s: TranscodeJobStatus(s.value) for s in JobStatus}
+
+Convert = Callable[[Any], Any]
+R = TypeVar("R")
+T = TypeVar("T")
+
+
+@dataclasses.dataclass(frozen=True)
+class Source:
+    attribute: str | None  # None: the record attribute of the field's own (Python) name
+    convert: Convert | None
+
+
+_SOURCE = "record_source"
+
+
+def source(attribute: str | None = None, convert: Convert | None = None) -> dict[str, Source]:
+    """``metadata=`` of a field that isn't the same-named record attribute as it is."""
+    return {_SOURCE: Source(attribute, convert)}
+
+
+class Projection(Generic[R, T]):
+    """Fills a GraphQL type from a record, field by field, as the type's ``source``s say.
+
+    ``strawberry.ID`` and ``Long`` are ``NewType``s, the record's ``str`` and ``int`` at run time:
+    those fields need no conversion."""
+
+    def __init__(self, graphql_type: type[T], record: type[R]) -> None:
+        self.graphql_type, self.record = graphql_type, record
+        record_fields = {f.name for f in dataclasses.fields(record)}  # type: ignore[arg-type]
+        plan: list[tuple[str, str, Convert | None]] = []
+        for field in get_object_definition(graphql_type, strict=True).fields:
+            declared: Source = field.metadata.get(_SOURCE, Source(None, None))
+            attribute = declared.attribute or field.python_name
+            computed = isinstance(getattr(record, attribute, None), property)
+            if field.base_resolver is not None or not (attribute in record_fields or computed):
+                raise TypeError(f"{graphql_type.__name__}.{field.python_name} has no source on {record}")
+            plan.append((field.python_name, attribute, declared.convert))
+        self._plan = tuple(plan)
+        self._names = tuple(name for name, _, _ in plan)
+        # one C call for all the attributes; it returns a tuple only for two or more
+        getter = operator.attrgetter(*(attribute for _, attribute, _ in plan))
+        self._values = getter if len(plan) > 1 else lambda record: (getter(record),)
+        self._converts = tuple((name, convert) for name, _, convert in plan if convert is not None)
+        self._make: Callable[..., T] = graphql_type
+
+    @property
+    def sources(self) -> dict[str, str]:
+        """Each GraphQL field's Python name -> the record attribute it comes from."""
+        return {name: attribute for name, attribute, _ in self._plan}
+
+    def __call__(self, record: R) -> T:
+        values = dict(zip(self._names, self._values(record), strict=False))  # same length: one getter each
+        for name, convert in self._converts:
+            values[name] = convert(values[name])
+        return self._make(**values)
 
 
 @strawberry.type(description="One transcoding job of a video: a single output stream.")
 class TranscodeJob:
     transcode_template_id: str | None = strawberry.field(
-        description="ID of the transcoding template that defined this output."
+        description="ID of the transcoding template that defined this output.",
+        metadata=source("template_id"),
     )
-    transcode_job_status: TranscodeJobStatus = strawberry.field(description="State of the job.")
-    transcode_progress: int = strawberry.field(description="Progress of the job, 0 to 100 (percent).")
+    transcode_job_status: TranscodeJobStatus = strawberry.field(
+        description="State of the job.", metadata=source("status", _JOB_STATUS.__getitem__)
+    )
+    transcode_progress: int = strawberry.field(
+        description="Progress of the job, 0 to 100 (percent).", metadata=source("progress")
+    )
     creation_time: datetime | None = strawberry.field(description="When the job was created (UTC).")
     complete_time: datetime | None = strawberry.field(
         description="When the job finished (UTC); null while it runs."
@@ -83,7 +154,8 @@ class TranscodeJob:
         description="Size of the output file, in bytes (may exceed 2^31).",
     )
     watermark_ids: list[str] = strawberry.field(
-        description="IDs of the watermarks applied to this output (empty when none)."
+        description="IDs of the watermarks applied to this output (empty when none).",
+        metadata=source(convert=list),
     )
     encrypt_type: str | None = strawberry.field(
         description="Encryption of the output, e.g. AliyunVoDEncryption; null when not encrypted."
@@ -91,25 +163,14 @@ class TranscodeJob:
 
     @classmethod
     def from_record(cls, job: TranscodeJobRecord) -> TranscodeJob:
-        return cls(
-            transcode_template_id=job.template_id,
-            transcode_job_status=_JOB_STATUS[job.status.value],
-            transcode_progress=job.progress,
-            creation_time=job.creation_time,
-            complete_time=job.complete_time,
-            error_code=job.error_code,
-            error_message=job.error_message,
-            format=job.format,
-            definition=job.definition,
-            width=job.width,
-            height=job.height,
-            bitrate=job.bitrate,
-            duration=job.duration,
-            fps=job.fps,
-            file_size=None if job.file_size is None else Long(job.file_size),
-            watermark_ids=list(job.watermark_ids),
-            encrypt_type=job.encrypt_type,
-        )
+        return JOB_PROJECTION(job)
+
+
+JOB_PROJECTION = Projection(TranscodeJob, TranscodeJobRecord)
+
+
+def _jobs(jobs: tuple[TranscodeJobRecord, ...]) -> list[TranscodeJob]:
+    return [JOB_PROJECTION(j) for j in jobs]
 
 
 @strawberry.federation.type(
@@ -118,9 +179,11 @@ class TranscodeJob:
 )
 class TranscodeSummary:
     video_id: strawberry.ID = strawberry.field(description="ID of the video.")
-    transcode_status: TranscodeStatus = strawberry.field(description="Overall state of the task.")
+    transcode_status: TranscodeStatus = strawberry.field(
+        description="Overall state of the task.", metadata=source("status", _SUMMARY_STATUS.__getitem__)
+    )
     transcode_template_group_id: str | None = strawberry.field(
-        description="ID of the transcoding template group used."
+        description="ID of the transcoding template group used.", metadata=source("template_group_id")
     )
     creation_time: datetime | None = strawberry.field(
         description="When the transcoding task was created (UTC)."
@@ -128,28 +191,25 @@ class TranscodeSummary:
     complete_time: datetime | None = strawberry.field(
         description="When the task finished (UTC); null while it runs."
     )
-    jobs: list[TranscodeJob] = strawberry.field(description="One entry per output stream.")
-    progress: int = strawberry.field(
+    jobs: list[TranscodeJob] = strawberry.field(
+        description="One entry per output stream.", metadata=source(convert=_jobs)
+    )
+    progress: int = strawberry.field(  # a property of the record, computed from its jobs
         description="Overall progress 0..100: the mean of the jobs' progress, a finished job as 100."
     )
 
     @classmethod
     def from_record(cls, record: TranscodeSummaryRecord) -> TranscodeSummary:
-        return cls(
-            video_id=strawberry.ID(record.video_id),
-            transcode_status=_SUMMARY_STATUS[record.status.value],
-            transcode_template_group_id=record.template_group_id,
-            creation_time=record.creation_time,
-            complete_time=record.complete_time,
-            jobs=[TranscodeJob.from_record(j) for j in record.jobs],
-            progress=record.progress,
-        )
+        return SUMMARY_PROJECTION(record)
 
     @classmethod
     async def resolve_reference(
         cls, info: Info[Context, None], videoId: strawberry.ID
     ) -> TranscodeSummary | None:
         return cls.from_record(await load_record(info, str(videoId)))
+
+
+SUMMARY_PROJECTION = Projection(TranscodeSummary, TranscodeSummaryRecord)
 
 
 @strawberry.federation.type(

@@ -46,6 +46,9 @@ class MalformedResponse(ValueError):
     """The body is JSON, but not the shape of a GetTranscodeSummary answer."""
 
 
+# The two records below are the one definition of a job and a summary: the cache stores their
+# fields as arrays in this order (gateway.loading.codec; a change of fields needs a new codec.FORMAT),
+# and the GraphQL types are filled from them field for field (gateway.schema.types).
 @dataclass(frozen=True, slots=True)
 class TranscodeJobRecord:
     template_id: str | None
