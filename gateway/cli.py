@@ -110,9 +110,7 @@ async def _serve(settings: Settings, host: str, port: int, emulator: bool, emula
     try:
         if emulator:
             embedded = await start_embedded_emulator(emulator_port)
-            settings = settings.with_overrides(
-                credentials=embedded.credentials, vod_endpoint=embedded.url, emulator=True
-            )
+            settings = settings.with_overrides(credentials=embedded.credentials, vod_endpoint=embedded.url)
             default_query = embedded.default_query
         await check_redis(settings)  # unreachable at start: one line and exit 2, not a degraded start
         app = create_app(settings, default_query=default_query) if default_query else create_app(settings)

@@ -1,5 +1,7 @@
 """Every setting of the gateway: read from the environment once, here and nowhere else.
 
+Each setting is one row of :data:`ROWS`; :class:`Settings` takes its defaults from the rows,
+:func:`load_settings` reads them, and ``python -m gateway.settings`` prints README.md's tables of them.
 A missing or malformed value fails start-up with one line that names the variable
 (:class:`SettingsError`). Secrets are wrapped in :class:`~gateway.vod.credentials.Secret`.
 """
@@ -10,14 +12,12 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TypeVar
+from typing import Any
 from urllib.parse import urlsplit
 
 from gateway.vod.auth import SignatureVersion
 from gateway.vod.credentials import Credentials, Secret
 from gateway.vod.endpoints import endpoint_for_region
-
-T = TypeVar("T")
 
 CREDENTIAL_VARIABLES = ("ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET")
 
@@ -27,51 +27,28 @@ class SettingsError(ValueError):
 
 
 @dataclass(frozen=True)
-class Settings:
-    credentials: Credentials | None
-    vod_region: str = "cn-shanghai"
-    vod_endpoint: str = "https://vod.cn-shanghai.aliyuncs.com"
-    vod_qps: int = 15
-    vod_qps_margin: float = 0.01
-    vod_timeout: float = 5.0
-    vod_max_wait: float = 10.0
-    vod_signature: SignatureVersion = "v3"
-    max_ids: int = 100
-    coalesce: bool = True
-    cache_ttl_active: float = 2.0
-    cache_ttl_terminal: float = 30.0
-    cache_ttl_not_found: float = 5.0
-    cache_max_entries: int = 100_000
-    response_cache_ttl: float = 1.0
-    graphiql: bool = True
-    introspection: bool = True
-    api_keys: tuple[Secret, ...] = field(default=(), repr=False)
-    cors_origins: tuple[str, ...] = ()
-    max_depth: int = 12
-    max_aliases: int = 30
-    max_tokens: int = 2_000
-    max_body_bytes: int = 64 * 1024
-    redis_url: Secret | None = field(default=None, repr=False)
-    replicas: int = 1
-    log_level: str = "INFO"
-    log_json: bool = True
-    subscription_max_ids: int = 100
-    subscription_max_per_connection: int = 20
-    poll_interval: float = 1.0
-    emulator: bool = False
+class Row:
+    """One environment variable: the :class:`Settings` field it fills, how, and its README line."""
 
-    def with_overrides(self, **changes: object) -> Settings:
-        return replace(self, **changes)  # type: ignore[arg-type]
+    group: str  # the README table it is listed in
+    attr: str | None  # None: not a field of its own, another row's reader reads it
+    variable: str
+    cast: Callable[[str], object]  # raises ValueError for a bad value
+    default: object  # when the variable is unset or blank
+    expected: str  # ends the error for a bad value: "... is not valid: expected <expected>"
+    meaning: str
+    read: Callable[[Mapping[str, str]], object] | None = None  # reads several variables, or defaults from one
+    shown_default: str | None = None  # for the README, when the default value alone would mislead
 
 
-def _get(env: Mapping[str, str], name: str, cast: Callable[[str], T], default: T, what: str) -> T:
-    raw = env.get(name)
+def _value(env: Mapping[str, str], row: Row) -> object:
+    raw = env.get(row.variable)
     if raw is None or raw.strip() == "":
-        return default
+        return row.default
     try:
-        return cast(raw.strip())
+        return row.cast(raw.strip())
     except ValueError:
-        raise SettingsError(f"{name}={_shown(raw)!r} is not valid: expected {what}") from None
+        raise SettingsError(f"{row.variable}={_shown(raw)!r} is not valid: expected {row.expected}") from None
 
 
 def _shown(raw: str) -> str:
@@ -122,6 +99,13 @@ def _signature(raw: str) -> SignatureVersion:
     raise ValueError
 
 
+def _log_level(raw: str) -> str:
+    level = raw.upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ValueError
+    return level
+
+
 def _url(raw: str) -> str:
     """An http(s) URL of a host (and port), without credentials, query or fragment."""
     try:
@@ -167,60 +151,174 @@ def read_credentials(env: Mapping[str, str]) -> Credentials | None:
     return Credentials(key_id, Secret(secret), Secret(token) if token else None)
 
 
+def _endpoint(env: Mapping[str, str]) -> object:
+    region = str(_value(env, row_of("VOD_REGION")))
+    return _value(env, replace(row_of("VOD_ENDPOINT"), default=endpoint_for_region(region)))
+
+
+UPSTREAM, LIMITS, CACHES = "Credentials & upstream", "Account limit & scheduling", "Caches"
+EDGE, SUBSCRIPTIONS, REPLICAS, LOGGING = "Edge & security", "Subscriptions", "Replicas", "Logging"
+_REGION = "cn-shanghai"
+_WHOLE, _BOOL, _SECONDS, _SECONDS_ON = "a whole number >= 1", "true or false", "seconds >= 0", "seconds > 0"
+
+# Rows are read in this order (VOD_REGION before the VOD_ENDPOINT it defaults), and the README lists
+# them in it. A row without a field is read by its neighbour's reader.
+ROWS: tuple[Row, ...] = (
+    Row(UPSTREAM, "credentials", "ALIBABA_CLOUD_ACCESS_KEY_ID", str, None, "",
+        "the account's AccessKey ID (required, with its secret, unless `serve --emulator`)",
+        read=read_credentials),
+    Row(UPSTREAM, None, "ALIBABA_CLOUD_ACCESS_KEY_SECRET", str, None, "", "the AccessKey's secret"),
+    Row(UPSTREAM, None, "ALIBABA_CLOUD_SECURITY_TOKEN", str, None, "",
+        "STS token, for temporary credentials"),
+    Row(UPSTREAM, None, "VOD_REGION", str, _REGION, "a region ID such as cn-shanghai",
+        "region, resolved to its host as the official SDK does (`cn-hangzhou` → "
+        "`vod.cn-shanghai.aliyuncs.com`, smaller regions → `vod.aliyuncs.com`)"),
+    Row(UPSTREAM, "vod_endpoint", "VOD_ENDPOINT", _url, endpoint_for_region(_REGION),
+        "an http(s) URL such as https://vod.cn-shanghai.aliyuncs.com (no user, query or fragment)",
+        "a full URL that overrides the region, e.g. `http://127.0.0.1:9000`",
+        read=_endpoint, shown_default="from the region"),
+    Row(UPSTREAM, "vod_signature", "VOD_SIGNATURE", _signature, "v3", "v3 or v1",
+        "`v3` (ACS3-HMAC-SHA256) or `v1` (HMAC-SHA1)"),
+    Row(UPSTREAM, "vod_timeout", "VOD_TIMEOUT", _positive_float, 5.0, _SECONDS_ON,
+        "seconds per upstream attempt"),
+    Row(LIMITS, "vod_qps", "VOD_QPS", _positive_int, 15, "a whole number of calls per second >= 1",
+        "upstream calls allowed per second for the account"),
+    Row(LIMITS, "vod_qps_margin", "VOD_QPS_MARGIN", _non_negative_float, 0.01, _SECONDS,
+        "seconds a call keeps counting beyond 1 s after its answer (for the service's timestamp "
+        "rounding)"),
+    Row(LIMITS, "vod_max_wait", "VOD_MAX_WAIT", _positive_float, 10.0, _SECONDS_ON,
+        "seconds a lookup may wait for the limiter (and throttling retries) before `RATE_LIMITED`"),
+    Row(LIMITS, "max_ids", "GATEWAY_MAX_IDS", _positive_int, 100, _WHOLE,
+        "IDs per list argument, and in total per operation across all fields, aliases and "
+        "`_entities` representations (a supergraph: at least the largest page of videos one query "
+        "asks for)"),
+    Row(LIMITS, "coalesce", "GATEWAY_COALESCE", _bool, True, _BOOL,
+        "`false` turns off cross-request batching (per-request DataLoader only; for comparison)"),
+    Row(CACHES, "cache_ttl_active", "GATEWAY_CACHE_TTL_ACTIVE", _non_negative_float, 2.0, _SECONDS,
+        "seconds to cache a `Processing`/`Partial` summary (`0`: off)"),
+    Row(CACHES, "cache_ttl_terminal", "GATEWAY_CACHE_TTL_TERMINAL", _non_negative_float, 30.0,
+        _SECONDS, "seconds to cache a finished summary (`0`: off)"),
+    Row(CACHES, "cache_ttl_not_found", "GATEWAY_CACHE_TTL_NOT_FOUND", _non_negative_float, 5.0,
+        _SECONDS, "seconds to cache a not-found answer (`0`: off)"),
+    Row(CACHES, "cache_max_entries", "GATEWAY_CACHE_MAX_ENTRIES", _positive_int, 100_000,
+        "a number >= 1", "bound of the in-memory cache, in entries"),
+    Row(CACHES, "response_cache_ttl", "GATEWAY_RESPONSE_CACHE_TTL", _non_negative_float, 1.0, _SECONDS,
+        "seconds a repeated, byte-identical operation is answered from its first answer (never "
+        "longer than the shortest summary TTL behind it; only answers without errors other than "
+        "`VIDEO_NOT_FOUND`; `0`: off)"),
+    Row(EDGE, "graphiql", "GATEWAY_GRAPHIQL", _bool, True, _BOOL,
+        "serve the explorer on `GET /graphql` for browsers; `false` in production"),
+    Row(EDGE, "introspection", "GATEWAY_INTROSPECTION", _bool, True, _BOOL,
+        "`false` refuses `__schema`/`__type` queries"),
+    Row(EDGE, "api_keys", "GATEWAY_API_KEYS", _csv, (), "comma-separated keys",
+        "comma-separated keys; when set, `/graphql` needs `Authorization: Bearer <key>`",
+        read=_api_keys),
+    Row(EDGE, None, "GATEWAY_API_KEYS_FILE", str, None, "",
+        "a file of keys, one per line (`#` comments), added to the above; a file without any key "
+        "stops start-up"),
+    Row(EDGE, "cors_origins", "GATEWAY_CORS_ORIGINS", _csv, (), "comma-separated origins",
+        "comma-separated origins allowed to call from browsers"),
+    Row(EDGE, "max_depth", "GATEWAY_MAX_DEPTH", _positive_int, 12, _WHOLE, "maximum query depth"),
+    Row(EDGE, "max_aliases", "GATEWAY_MAX_ALIASES", _positive_int, 30, _WHOLE,
+        "maximum aliases per operation"),
+    Row(EDGE, "max_tokens", "GATEWAY_MAX_TOKENS", _positive_int, 2_000, _WHOLE,
+        "maximum tokens per document"),
+    Row(EDGE, "max_body_bytes", "GATEWAY_MAX_BODY_BYTES", _positive_int, 64 * 1024, "bytes >= 1",
+        "maximum request body, in bytes"),
+    Row(SUBSCRIPTIONS, "subscription_max_ids", "GATEWAY_SUBSCRIPTION_MAX_IDS", _positive_int, 100,
+        _WHOLE, "IDs per subscription"),
+    Row(SUBSCRIPTIONS, "subscription_max_per_connection", "GATEWAY_SUBSCRIPTIONS_PER_CONNECTION",
+        _positive_int, 20, _WHOLE, "subscriptions per WebSocket connection"),
+    Row(SUBSCRIPTIONS, "poll_interval", "GATEWAY_POLL_INTERVAL", _positive_float, 1.0, _SECONDS_ON,
+        "seconds between the subscription poller's rounds"),
+    Row(REPLICAS, "redis_url", "GATEWAY_REDIS_URL", Secret, None, "",
+        "share the limiter and cache between replicas ([docs/deployment.md](docs/deployment.md))"),
+    Row(REPLICAS, "replicas", "GATEWAY_REPLICAS", _positive_int, 1, _WHOLE,
+        "replicas sharing the account; each takes `VOD_QPS / GATEWAY_REPLICAS` if Redis is lost"),
+    Row(LOGGING, "log_level", "GATEWAY_LOG_LEVEL", _log_level, "INFO", "DEBUG, INFO, WARNING or ERROR",
+        "`DEBUG`, `INFO`, `WARNING`, `ERROR`"),
+    Row(LOGGING, "log_json", "GATEWAY_LOG_JSON", _bool, True, _BOOL,
+        "one JSON object per line (with the request ID); `false` for plain text"),
+)  # fmt: skip
+
+_BY_VARIABLE = {row.variable: row for row in ROWS}
+_BY_ATTR = {row.attr: row for row in ROWS if row.attr is not None}
+
+
+def row_of(variable: str) -> Row:
+    """The row of an environment variable, e.g. for its default or meaning in a description."""
+    return _BY_VARIABLE[variable]
+
+
+def _default(attr: str) -> Any:
+    return _BY_ATTR[attr].default
+
+
+# Defaults from ROWS, so none is written twice; tests/test_settings_table.py holds each field to one row
+@dataclass(frozen=True)
+class Settings:
+    credentials: Credentials | None = _default("credentials")  # noqa: RUF009 - a frozen value
+    vod_endpoint: str = _default("vod_endpoint")
+    vod_qps: int = _default("vod_qps")
+    vod_qps_margin: float = _default("vod_qps_margin")
+    vod_timeout: float = _default("vod_timeout")
+    vod_max_wait: float = _default("vod_max_wait")
+    vod_signature: SignatureVersion = _default("vod_signature")  # noqa: RUF009 - a str
+    max_ids: int = _default("max_ids")
+    coalesce: bool = _default("coalesce")
+    cache_ttl_active: float = _default("cache_ttl_active")
+    cache_ttl_terminal: float = _default("cache_ttl_terminal")
+    cache_ttl_not_found: float = _default("cache_ttl_not_found")
+    cache_max_entries: int = _default("cache_max_entries")
+    response_cache_ttl: float = _default("response_cache_ttl")
+    graphiql: bool = _default("graphiql")
+    introspection: bool = _default("introspection")
+    api_keys: tuple[Secret, ...] = field(default=_default("api_keys"), repr=False)
+    cors_origins: tuple[str, ...] = _default("cors_origins")
+    max_depth: int = _default("max_depth")
+    max_aliases: int = _default("max_aliases")
+    max_tokens: int = _default("max_tokens")
+    max_body_bytes: int = _default("max_body_bytes")
+    redis_url: Secret | None = field(default=_default("redis_url"), repr=False)
+    replicas: int = _default("replicas")
+    log_level: str = _default("log_level")
+    log_json: bool = _default("log_json")
+    subscription_max_ids: int = _default("subscription_max_ids")
+    subscription_max_per_connection: int = _default("subscription_max_per_connection")
+    poll_interval: float = _default("poll_interval")
+
+    def with_overrides(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+DEFAULTS = Settings()  # what an empty environment gives, e.g. ``DEFAULTS.max_ids`` for a description
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read every setting from ``env`` (the process environment by default)."""
     env = os.environ if env is None else env
-    region = _get(env, "VOD_REGION", str, "cn-shanghai", "a region ID such as cn-shanghai")
-    endpoint = _get(
-        env,
-        "VOD_ENDPOINT",
-        _url,
-        endpoint_for_region(region),
-        "an http(s) URL such as https://vod.cn-shanghai.aliyuncs.com (no user, query or fragment)",
-    )
-    redis_url = env.get("GATEWAY_REDIS_URL", "").strip()
-    return Settings(
-        credentials=read_credentials(env),
-        vod_region=region,
-        vod_endpoint=endpoint,
-        vod_qps=_get(env, "VOD_QPS", _positive_int, 15, "a whole number of calls per second >= 1"),
-        vod_qps_margin=_get(env, "VOD_QPS_MARGIN", _non_negative_float, 0.01, "seconds >= 0"),
-        vod_timeout=_get(env, "VOD_TIMEOUT", _positive_float, 5.0, "seconds > 0"),
-        vod_max_wait=_get(env, "VOD_MAX_WAIT", _positive_float, 10.0, "seconds > 0"),
-        vod_signature=_get(env, "VOD_SIGNATURE", _signature, "v3", "v3 or v1"),
-        max_ids=_get(env, "GATEWAY_MAX_IDS", _positive_int, 100, "a whole number >= 1"),
-        coalesce=_get(env, "GATEWAY_COALESCE", _bool, True, "true or false"),
-        cache_ttl_active=_get(env, "GATEWAY_CACHE_TTL_ACTIVE", _non_negative_float, 2.0, "seconds >= 0"),
-        cache_ttl_terminal=_get(env, "GATEWAY_CACHE_TTL_TERMINAL", _non_negative_float, 30.0, "seconds >= 0"),
-        cache_ttl_not_found=_get(
-            env, "GATEWAY_CACHE_TTL_NOT_FOUND", _non_negative_float, 5.0, "seconds >= 0"
-        ),
-        cache_max_entries=_get(env, "GATEWAY_CACHE_MAX_ENTRIES", _positive_int, 100_000, "a number >= 1"),
-        response_cache_ttl=_get(env, "GATEWAY_RESPONSE_CACHE_TTL", _non_negative_float, 1.0, "seconds >= 0"),
-        graphiql=_get(env, "GATEWAY_GRAPHIQL", _bool, True, "true or false"),
-        introspection=_get(env, "GATEWAY_INTROSPECTION", _bool, True, "true or false"),
-        api_keys=_api_keys(env),
-        cors_origins=_get(env, "GATEWAY_CORS_ORIGINS", _csv, (), "comma-separated origins"),
-        max_depth=_get(env, "GATEWAY_MAX_DEPTH", _positive_int, 12, "a whole number >= 1"),
-        max_aliases=_get(env, "GATEWAY_MAX_ALIASES", _positive_int, 30, "a whole number >= 1"),
-        max_tokens=_get(env, "GATEWAY_MAX_TOKENS", _positive_int, 2_000, "a whole number >= 1"),
-        max_body_bytes=_get(env, "GATEWAY_MAX_BODY_BYTES", _positive_int, 64 * 1024, "bytes >= 1"),
-        redis_url=Secret(redis_url) if redis_url else None,
-        replicas=_get(env, "GATEWAY_REPLICAS", _positive_int, 1, "a whole number >= 1"),
-        log_level=_get(env, "GATEWAY_LOG_LEVEL", _log_level, "INFO", "DEBUG, INFO, WARNING or ERROR"),
-        log_json=_get(env, "GATEWAY_LOG_JSON", _bool, True, "true or false"),
-        subscription_max_ids=_get(
-            env, "GATEWAY_SUBSCRIPTION_MAX_IDS", _positive_int, 100, "a whole number >= 1"
-        ),
-        subscription_max_per_connection=_get(
-            env, "GATEWAY_SUBSCRIPTIONS_PER_CONNECTION", _positive_int, 20, "a whole number >= 1"
-        ),
-        poll_interval=_get(env, "GATEWAY_POLL_INTERVAL", _positive_float, 1.0, "seconds > 0"),
-    )
+    values = {row.attr: row.read(env) if row.read else _value(env, row) for row in ROWS if row.attr}
+    return Settings(**values)  # type: ignore[arg-type]
 
 
-def _log_level(raw: str) -> str:
-    level = raw.upper()
-    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
-        raise ValueError
-    return level
+def _readme_default(row: Row) -> str:
+    if row.shown_default is not None:
+        return row.shown_default
+    if row.default is None or row.default == ():
+        return "—"
+    if isinstance(row.default, bool):
+        return f"`{str(row.default).lower()}`"
+    return f"`{row.default:g}`" if isinstance(row.default, float) else f"`{row.default}`"
+
+
+def configuration_markdown() -> str:
+    """The settings tables of README.md's "Configuration" section, one table per group of rows."""
+    lines = ["<!-- made by `python -m gateway.settings` from ROWS in gateway/settings.py: edit those -->"]
+    for g in dict.fromkeys(row.group for row in ROWS):
+        lines += ["", f"### {g}", "", "| variable | default | meaning |", "|---|---|---|"]
+        lines += [f"| `{r.variable}` | {_readme_default(r)} | {r.meaning} |" for r in ROWS if r.group == g]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(configuration_markdown(), end="")

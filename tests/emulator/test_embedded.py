@@ -60,9 +60,7 @@ def check_pasted_answer(body: dict[str, Any], finished: str, missing: str) -> No
 
 
 async def test_banner_query_and_default_query_work(embedded: EmbeddedEmulator) -> None:
-    settings = load_settings({}).with_overrides(
-        credentials=embedded.credentials, vod_endpoint=embedded.url, emulator=True
-    )
+    settings = load_settings({}).with_overrides(credentials=embedded.credentials, vod_endpoint=embedded.url)
     # the gateway on its own thread; the emulator answers on this test's event loop
     with ThreadedServer(create_app(settings, default_query=embedded.default_query)) as gateway:
         banner = embedded.banner("127.0.0.1", gateway.port)
