@@ -13,6 +13,7 @@ from starlette.middleware.cors import CORSMiddleware
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
 from gateway.clock import Clock, MonotonicClock
+from gateway.config.settings import Settings
 from gateway.http.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from gateway.http.response_cache import ResponseCache
 from gateway.http.routes import routes
@@ -20,7 +21,6 @@ from gateway.http.view import GatewayGraphQL
 from gateway.loading.parts import Parts, build_parts
 from gateway.metrics import Metrics
 from gateway.schema.build import build_schema
-from gateway.settings import Settings
 
 DEFAULT_QUERY = """# Transcoding summaries of a few videos; replace the IDs with yours.
 query Summaries {

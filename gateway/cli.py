@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import uvicorn
 
-from gateway.settings import CREDENTIAL_VARIABLES, Settings, SettingsError, load_settings
+from gateway.config.settings import CREDENTIAL_VARIABLES, Settings, SettingsError, load_settings
 
 log = logging.getLogger("gateway.cli")
 

@@ -11,9 +11,9 @@ from typing import Any
 
 import httpx
 
+from gateway.config.settings import Settings, load_settings
 from gateway.emulator.config import DEMO_KEY, AccessKey
 from gateway.emulator.state import EmulatorState
-from gateway.settings import Settings, load_settings
 from tests.support.server import ThreadedServer
 
 

@@ -25,9 +25,9 @@ import pytest
 import yaml
 
 from gateway.cli import _parser
+from gateway.config.settings import load_settings
 from gateway.emulator.config import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET, config_from_args
 from gateway.emulator.main import build_parser
-from gateway.settings import load_settings
 from tests.harness import Emulator, Gateway
 
 ROOT = Path(__file__).resolve().parent.parent

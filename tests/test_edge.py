@@ -9,8 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from gateway.config.settings import SettingsError, load_settings
 from gateway.http.auth import ApiKeys
-from gateway.settings import SettingsError, load_settings
 from gateway.vod.credentials import Secret
 from tests.harness import Emulator, Gateway
 

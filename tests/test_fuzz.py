@@ -46,8 +46,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis_graphql import nodes
 
+from gateway.config.settings import load_settings
 from gateway.schema.build import build_schema as build_gateway_schema
-from gateway.settings import load_settings
 from tests.harness import Emulator, Gateway, LogRecords
 
 pytestmark = pytest.mark.fuzz

@@ -17,6 +17,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount, Route
 
 from gateway.app import DEFAULT_QUERY
+from gateway.config.settings import load_settings
 from gateway.emulator.embedded import start_embedded_emulator
 from gateway.http.explorer import (
     CONTENT_SECURITY_POLICY,
@@ -28,7 +29,6 @@ from gateway.http.explorer import (
     wants_html,
 )
 from gateway.schema.build import build_schema
-from gateway.settings import load_settings
 
 QUERY = '{ transcodeSummary(videoId: "v1") { videoId transcodeStatus } }'
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"

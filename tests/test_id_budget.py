@@ -11,9 +11,9 @@ import pytest
 import strawberry
 from graphql import GraphQLInputObjectType, get_named_type, parse
 
+from gateway.config.settings import load_settings
 from gateway.schema.build import build_schema
 from gateway.schema.limits import ID_TYPES, IdBudget, count_ids
-from gateway.settings import load_settings
 
 
 @strawberry.interface

@@ -14,6 +14,7 @@ import pytest
 import redis
 import redis.asyncio as aioredis
 
+from gateway.config.settings import SettingsError, load_settings
 from gateway.emulator.app import create_emulator_app
 from gateway.emulator.config import AccessKey, EmulatorConfig
 from gateway.emulator.model import ALL_SUCCEEDED, PROCESSING
@@ -23,7 +24,6 @@ from gateway.loading.redis_cache import RedisCache
 from gateway.loading.redis_limiter import limit_key
 from gateway.loading.redis_link import RedisLink, connect, redacted
 from gateway.loading.shared import check_redis
-from gateway.settings import SettingsError, load_settings
 from gateway.vod.errors import NoResponse, VideoNotFound
 from gateway.vod.models import SummaryStatus, TranscodeSummaryRecord, parse_summary
 from tests.harness import Emulator, Gateway

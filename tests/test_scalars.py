@@ -9,10 +9,10 @@ import orjson
 import pytest
 from aiodataloader import DataLoader
 
+from gateway.config.settings import load_settings
 from gateway.schema.build import build_schema
 from gateway.schema.context import Context
 from gateway.schema.scalars import _parse_long, _serialize_datetime
-from gateway.settings import load_settings
 from gateway.vod.models import parse_summary
 
 QUERY = "query($v: ID!) { transcodeSummary(videoId: $v) { creationTime jobs { fileSize completeTime } } }"

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from gateway.settings import SettingsError, load_settings
+from gateway.config.settings import SettingsError, load_settings
 from gateway.vod.endpoints import host_for_region
 
 

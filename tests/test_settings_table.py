@@ -11,7 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from gateway.settings import DEFAULTS, ROWS, Row, Settings, configuration_markdown, load_settings, row_of
+from gateway.config.settings import (
+    DEFAULTS,
+    ROWS,
+    Row,
+    Settings,
+    configuration_markdown,
+    load_settings,
+    row_of,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -25,15 +33,15 @@ def readme_tables() -> str:
 
 def test_the_readme_lists_the_table() -> None:
     assert readme_tables() == configuration_markdown(), (
-        "README.md's Configuration section differs from the table in gateway/settings.py: "
-        "replace it with the output of `python -m gateway.settings`"
+        "README.md's Configuration section differs from the table in gateway/config/settings.py: "
+        "replace it with the output of `python -m gateway.config`"
     )
 
 
-def test_python_m_gateway_settings_prints_the_tables() -> None:
+def test_python_m_gateway_config_prints_the_tables() -> None:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     printed = subprocess.run(
-        [sys.executable, "-m", "gateway.settings"], env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "gateway.config"], env=env, capture_output=True, text=True, timeout=60
     )
     assert printed.returncode == 0 and printed.stderr == ""
     assert printed.stdout == configuration_markdown()

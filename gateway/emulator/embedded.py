@@ -15,11 +15,11 @@ from dataclasses import dataclass
 
 import uvicorn
 
+from gateway.config.settings import SettingsError
 from gateway.emulator.app import create_emulator_app
 from gateway.emulator.catalogue import Catalogue
 from gateway.emulator.config import EmulatorConfig
 from gateway.emulator.model import ALL_FAILED, ALL_SUCCEEDED, PROCESSING
-from gateway.settings import SettingsError
 from gateway.vod.credentials import Credentials, Secret
 
 DEMO_LATENCY_MS = (20.0, 60.0)

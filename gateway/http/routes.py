@@ -10,11 +10,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 
+from gateway.config.settings import Settings
 from gateway.http import explorer
 from gateway.http.auth import ApiKeys, RequireApiKey
 from gateway.http.view import GatewayGraphQL, parts_of
 from gateway.metrics import Metrics
-from gateway.settings import Settings
 
 
 class GraphQLEndpoint:

@@ -20,6 +20,7 @@ from strawberry.http.types import QueryParams
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
+from gateway.config.settings import Settings
 from gateway.http.auth import ApiKeys
 from gateway.http.response_cache import ResponseCache
 from gateway.http.websockets import (
@@ -34,7 +35,6 @@ from gateway.loading.parts import Parts
 from gateway.metrics import Metrics
 from gateway.schema.context import Context
 from gateway.schema.errors import ErrorCode, envelope
-from gateway.settings import Settings
 
 log = logging.getLogger("gateway.graphql")
 

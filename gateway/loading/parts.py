@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import httpx
 
 from gateway.clock import Clock
+from gateway.config.settings import Settings
 from gateway.loading.batcher import Batcher
 from gateway.loading.cache import CacheTTLs, MemoryCache, SummaryCache
 from gateway.loading.limiter import Admission, Limiter, SlidingWindowLimiter, attempt_bound
@@ -15,7 +16,6 @@ from gateway.loading.poller import Poller
 from gateway.loading.redis_link import RedisLink
 from gateway.loading.shared import redis_parts
 from gateway.metrics import Metrics
-from gateway.settings import Settings
 from gateway.vod.client import Admit, VodClient
 from gateway.vod.models import SummaryPage
 

@@ -8,6 +8,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import AuthenticationError, ResponseError
 
 from gateway.clock import Clock
+from gateway.config.settings import Settings, SettingsError
 from gateway.loading.cache import CacheTTLs, SummaryCache
 from gateway.loading.failover import FailoverLimiter, share_of
 from gateway.loading.limiter import Limiter, attempt_bound
@@ -15,7 +16,6 @@ from gateway.loading.redis_cache import RedisCache
 from gateway.loading.redis_limiter import RedisWindowLimiter, limit_key
 from gateway.loading.redis_link import REDIS_FAILURES, RedisLink, connect, redacted
 from gateway.metrics import Metrics
-from gateway.settings import Settings, SettingsError
 from gateway.vod.credentials import Secret
 
 

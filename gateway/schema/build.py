@@ -15,6 +15,7 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from gateway.config.settings import Settings
 from gateway.schema.errors import CodedErrors, GatewayExecutor
 from gateway.schema.federation import FederatedQuery
 from gateway.schema.limits import IdBudget
@@ -23,7 +24,6 @@ from gateway.schema.scalars import SCALAR_MAP
 from gateway.schema.shape import shape_rule
 from gateway.schema.subscription import Subscription
 from gateway.schema.types import TranscodeSummary, Video
-from gateway.settings import Settings
 
 
 class GatewaySchema(strawberry.federation.Schema):

@@ -12,9 +12,9 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.types import ExecutionResult
 
+from gateway.config.settings import Settings
 from gateway.loading.cache import CacheTTLs, Outcome
 from gateway.loading.parts import Parts
-from gateway.settings import Settings
 
 
 @dataclass

@@ -8,12 +8,12 @@ import strawberry
 from graphql import GraphQLSchema, print_schema, specified_directives
 from strawberry.schema.config import StrawberryConfig
 
+from gateway.config.settings import Settings
 from gateway.schema.build import build_schema
 from gateway.schema.federation import subgraph_sdl
 from gateway.schema.query import Query
 from gateway.schema.scalars import SCALAR_MAP
 from gateway.schema.subscription import Subscription
-from gateway.settings import Settings
 
 
 def plain_sdl(settings: Settings) -> str:

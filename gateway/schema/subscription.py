@@ -16,6 +16,7 @@ from typing import Annotated, cast
 import strawberry
 from strawberry.types import Info
 
+from gateway.config.settings import Settings
 from gateway.loading.cache import Outcome
 from gateway.loading.errors import InternalFailure
 from gateway.loading.loader import SummarySource
@@ -25,7 +26,6 @@ from gateway.schema.errors import bad_user_input
 from gateway.schema.lookups import id_error
 from gateway.schema.selection import view_of
 from gateway.schema.types import TranscodeSummary
-from gateway.settings import Settings
 from gateway.vod.models import TranscodeSummaryRecord
 
 log = logging.getLogger("gateway.subscriptions")

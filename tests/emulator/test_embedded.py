@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from gateway.app import create_app
+from gateway.config.settings import SettingsError, load_settings
 from gateway.emulator.config import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET, AccessKey
 from gateway.emulator.embedded import (
     DEMO_LATENCY_MS,
@@ -23,7 +24,6 @@ from gateway.emulator.embedded import (
     embedded_config,
     start_embedded_emulator,
 )
-from gateway.settings import SettingsError, load_settings
 from tests.support.server import ThreadedServer
 
 ROOT = Path(__file__).parents[2]

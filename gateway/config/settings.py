@@ -1,7 +1,7 @@
 """Every setting of the gateway: read from the environment once, here and nowhere else.
 
 Each setting is one row of :data:`ROWS`; :class:`Settings` takes its defaults from the rows,
-:func:`load_settings` reads them, and ``python -m gateway.settings`` prints README.md's tables of them.
+:func:`load_settings` reads them, and ``python -m gateway.config`` prints README.md's tables of them.
 A missing or malformed value fails start-up with one line that names the variable
 (:class:`SettingsError`). Secrets are wrapped in :class:`~gateway.vod.credentials.Secret`.
 """
@@ -13,8 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
+from gateway.config import casts
 from gateway.vod.auth import SignatureVersion
 from gateway.vod.credentials import Credentials, Secret
 from gateway.vod.endpoints import endpoint_for_region
@@ -48,84 +48,13 @@ def _value(env: Mapping[str, str], row: Row) -> object:
     try:
         return row.cast(raw.strip())
     except ValueError:
-        raise SettingsError(f"{row.variable}={_shown(raw)!r} is not valid: expected {row.expected}") from None
-
-
-def _shown(raw: str) -> str:
-    """A value as an error message may show it: in a URL, everything up to the last ``@`` (a
-    user name and a password, which may hold ``@``, ``/`` or spaces) is blanked."""
-    scheme, sep, rest = raw.partition("://")
-    if not sep or "@" not in rest:
-        return raw
-    return f"{scheme}://***@{rest.rpartition('@')[2]}"
-
-
-def _positive_int(raw: str) -> int:
-    value = int(raw)
-    if value < 1:
-        raise ValueError
-    return value
-
-
-def _non_negative_float(raw: str) -> float:
-    value = float(raw)
-    if not value >= 0 or value == float("inf"):
-        raise ValueError
-    return value
-
-
-def _positive_float(raw: str) -> float:
-    value = _non_negative_float(raw)
-    if value == 0:
-        raise ValueError
-    return value
-
-
-def _bool(raw: str) -> bool:
-    lowered = raw.lower()
-    if lowered in ("1", "true", "yes", "on"):
-        return True
-    if lowered in ("0", "false", "no", "off"):
-        return False
-    raise ValueError
-
-
-def _signature(raw: str) -> SignatureVersion:
-    lowered = raw.lower()
-    if lowered == "v3":
-        return "v3"
-    if lowered == "v1":
-        return "v1"
-    raise ValueError
-
-
-def _log_level(raw: str) -> str:
-    level = raw.upper()
-    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
-        raise ValueError
-    return level
-
-
-def _url(raw: str) -> str:
-    """An http(s) URL of a host (and port), without credentials, query or fragment."""
-    try:
-        parts = urlsplit(raw)
-        parts.port  # noqa: B018 - raises ValueError for a bad port
-    except ValueError:
-        raise ValueError from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError
-    if parts.username is not None or parts.password is not None or "?" in raw or "#" in raw:
-        raise ValueError
-    return raw.rstrip("/")
-
-
-def _csv(raw: str) -> tuple[str, ...]:
-    return tuple(p.strip() for p in raw.split(",") if p.strip())
+        raise SettingsError(
+            f"{row.variable}={casts.shown(raw)!r} is not valid: expected {row.expected}"
+        ) from None
 
 
 def _api_keys(env: Mapping[str, str]) -> tuple[Secret, ...]:
-    keys = list(_csv(env.get("GATEWAY_API_KEYS", "")))
+    keys = list(casts.csv(env.get("GATEWAY_API_KEYS", "")))
     path = env.get("GATEWAY_API_KEYS_FILE", "").strip()
     if path:
         try:
@@ -173,71 +102,71 @@ ROWS: tuple[Row, ...] = (
     Row(UPSTREAM, None, "VOD_REGION", str, _REGION, "a region ID such as cn-shanghai",
         "region, resolved to its host as the official SDK does (`cn-hangzhou` → "
         "`vod.cn-shanghai.aliyuncs.com`, smaller regions → `vod.aliyuncs.com`)"),
-    Row(UPSTREAM, "vod_endpoint", "VOD_ENDPOINT", _url, endpoint_for_region(_REGION),
+    Row(UPSTREAM, "vod_endpoint", "VOD_ENDPOINT", casts.url, endpoint_for_region(_REGION),
         "an http(s) URL such as https://vod.cn-shanghai.aliyuncs.com (no user, query or fragment)",
         "a full URL that overrides the region, e.g. `http://127.0.0.1:9000`",
         read=_endpoint, shown_default="from the region"),
-    Row(UPSTREAM, "vod_signature", "VOD_SIGNATURE", _signature, "v3", "v3 or v1",
+    Row(UPSTREAM, "vod_signature", "VOD_SIGNATURE", casts.signature, "v3", "v3 or v1",
         "`v3` (ACS3-HMAC-SHA256) or `v1` (HMAC-SHA1)"),
-    Row(UPSTREAM, "vod_timeout", "VOD_TIMEOUT", _positive_float, 5.0, _SECONDS_ON,
+    Row(UPSTREAM, "vod_timeout", "VOD_TIMEOUT", casts.positive_float, 5.0, _SECONDS_ON,
         "seconds per upstream attempt"),
-    Row(LIMITS, "vod_qps", "VOD_QPS", _positive_int, 15, "a whole number of calls per second >= 1",
+    Row(LIMITS, "vod_qps", "VOD_QPS", casts.positive_int, 15, "a whole number of calls per second >= 1",
         "upstream calls allowed per second for the account"),
-    Row(LIMITS, "vod_qps_margin", "VOD_QPS_MARGIN", _non_negative_float, 0.01, _SECONDS,
+    Row(LIMITS, "vod_qps_margin", "VOD_QPS_MARGIN", casts.non_negative_float, 0.01, _SECONDS,
         "seconds a call keeps counting beyond 1 s after its answer (for the service's timestamp "
         "rounding)"),
-    Row(LIMITS, "vod_max_wait", "VOD_MAX_WAIT", _positive_float, 10.0, _SECONDS_ON,
+    Row(LIMITS, "vod_max_wait", "VOD_MAX_WAIT", casts.positive_float, 10.0, _SECONDS_ON,
         "seconds a lookup may wait for the limiter (and throttling retries) before `RATE_LIMITED`"),
-    Row(LIMITS, "max_ids", "GATEWAY_MAX_IDS", _positive_int, 100, _WHOLE,
+    Row(LIMITS, "max_ids", "GATEWAY_MAX_IDS", casts.positive_int, 100, _WHOLE,
         "IDs per list argument, and in total per operation across all fields, aliases and "
         "`_entities` representations (a supergraph: at least the largest page of videos one query "
         "asks for)"),
-    Row(LIMITS, "coalesce", "GATEWAY_COALESCE", _bool, True, _BOOL,
+    Row(LIMITS, "coalesce", "GATEWAY_COALESCE", casts.boolean, True, _BOOL,
         "`false` turns off cross-request batching (per-request DataLoader only; for comparison)"),
-    Row(CACHES, "cache_ttl_active", "GATEWAY_CACHE_TTL_ACTIVE", _non_negative_float, 2.0, _SECONDS,
+    Row(CACHES, "cache_ttl_active", "GATEWAY_CACHE_TTL_ACTIVE", casts.non_negative_float, 2.0, _SECONDS,
         "seconds to cache a `Processing`/`Partial` summary (`0`: off)"),
-    Row(CACHES, "cache_ttl_terminal", "GATEWAY_CACHE_TTL_TERMINAL", _non_negative_float, 30.0,
+    Row(CACHES, "cache_ttl_terminal", "GATEWAY_CACHE_TTL_TERMINAL", casts.non_negative_float, 30.0,
         _SECONDS, "seconds to cache a finished summary (`0`: off)"),
-    Row(CACHES, "cache_ttl_not_found", "GATEWAY_CACHE_TTL_NOT_FOUND", _non_negative_float, 5.0,
+    Row(CACHES, "cache_ttl_not_found", "GATEWAY_CACHE_TTL_NOT_FOUND", casts.non_negative_float, 5.0,
         _SECONDS, "seconds to cache a not-found answer (`0`: off)"),
-    Row(CACHES, "cache_max_entries", "GATEWAY_CACHE_MAX_ENTRIES", _positive_int, 100_000,
+    Row(CACHES, "cache_max_entries", "GATEWAY_CACHE_MAX_ENTRIES", casts.positive_int, 100_000,
         "a number >= 1", "bound of the in-memory cache, in entries"),
-    Row(CACHES, "response_cache_ttl", "GATEWAY_RESPONSE_CACHE_TTL", _non_negative_float, 1.0, _SECONDS,
+    Row(CACHES, "response_cache_ttl", "GATEWAY_RESPONSE_CACHE_TTL", casts.non_negative_float, 1.0, _SECONDS,
         "seconds a repeated, byte-identical operation is answered from its first answer (never "
         "longer than the shortest summary TTL behind it; only answers without errors other than "
         "`VIDEO_NOT_FOUND`; `0`: off)"),
-    Row(EDGE, "graphiql", "GATEWAY_GRAPHIQL", _bool, True, _BOOL,
+    Row(EDGE, "graphiql", "GATEWAY_GRAPHIQL", casts.boolean, True, _BOOL,
         "serve the explorer on `GET /graphql` for browsers; `false` in production"),
-    Row(EDGE, "introspection", "GATEWAY_INTROSPECTION", _bool, True, _BOOL,
+    Row(EDGE, "introspection", "GATEWAY_INTROSPECTION", casts.boolean, True, _BOOL,
         "`false` refuses `__schema`/`__type` queries"),
-    Row(EDGE, "api_keys", "GATEWAY_API_KEYS", _csv, (), "comma-separated keys",
+    Row(EDGE, "api_keys", "GATEWAY_API_KEYS", casts.csv, (), "comma-separated keys",
         "comma-separated keys; when set, `/graphql` needs `Authorization: Bearer <key>`",
         read=_api_keys),
     Row(EDGE, None, "GATEWAY_API_KEYS_FILE", str, None, "",
         "a file of keys, one per line (`#` comments), added to the above; a file without any key "
         "stops start-up"),
-    Row(EDGE, "cors_origins", "GATEWAY_CORS_ORIGINS", _csv, (), "comma-separated origins",
+    Row(EDGE, "cors_origins", "GATEWAY_CORS_ORIGINS", casts.csv, (), "comma-separated origins",
         "comma-separated origins allowed to call from browsers"),
-    Row(EDGE, "max_depth", "GATEWAY_MAX_DEPTH", _positive_int, 12, _WHOLE, "maximum query depth"),
-    Row(EDGE, "max_aliases", "GATEWAY_MAX_ALIASES", _positive_int, 30, _WHOLE,
+    Row(EDGE, "max_depth", "GATEWAY_MAX_DEPTH", casts.positive_int, 12, _WHOLE, "maximum query depth"),
+    Row(EDGE, "max_aliases", "GATEWAY_MAX_ALIASES", casts.positive_int, 30, _WHOLE,
         "maximum aliases per operation"),
-    Row(EDGE, "max_tokens", "GATEWAY_MAX_TOKENS", _positive_int, 2_000, _WHOLE,
+    Row(EDGE, "max_tokens", "GATEWAY_MAX_TOKENS", casts.positive_int, 2_000, _WHOLE,
         "maximum tokens per document"),
-    Row(EDGE, "max_body_bytes", "GATEWAY_MAX_BODY_BYTES", _positive_int, 64 * 1024, "bytes >= 1",
+    Row(EDGE, "max_body_bytes", "GATEWAY_MAX_BODY_BYTES", casts.positive_int, 64 * 1024, "bytes >= 1",
         "maximum request body, in bytes"),
-    Row(SUBSCRIPTIONS, "subscription_max_ids", "GATEWAY_SUBSCRIPTION_MAX_IDS", _positive_int, 100,
+    Row(SUBSCRIPTIONS, "subscription_max_ids", "GATEWAY_SUBSCRIPTION_MAX_IDS", casts.positive_int, 100,
         _WHOLE, "IDs per subscription"),
     Row(SUBSCRIPTIONS, "subscription_max_per_connection", "GATEWAY_SUBSCRIPTIONS_PER_CONNECTION",
-        _positive_int, 20, _WHOLE, "subscriptions per WebSocket connection"),
-    Row(SUBSCRIPTIONS, "poll_interval", "GATEWAY_POLL_INTERVAL", _positive_float, 1.0, _SECONDS_ON,
+        casts.positive_int, 20, _WHOLE, "subscriptions per WebSocket connection"),
+    Row(SUBSCRIPTIONS, "poll_interval", "GATEWAY_POLL_INTERVAL", casts.positive_float, 1.0, _SECONDS_ON,
         "seconds between the subscription poller's rounds"),
     Row(REPLICAS, "redis_url", "GATEWAY_REDIS_URL", Secret, None, "",
         "share the limiter and cache between replicas ([docs/deployment.md](docs/deployment.md))"),
-    Row(REPLICAS, "replicas", "GATEWAY_REPLICAS", _positive_int, 1, _WHOLE,
+    Row(REPLICAS, "replicas", "GATEWAY_REPLICAS", casts.positive_int, 1, _WHOLE,
         "replicas sharing the account; each takes `VOD_QPS / GATEWAY_REPLICAS` if Redis is lost"),
-    Row(LOGGING, "log_level", "GATEWAY_LOG_LEVEL", _log_level, "INFO", "DEBUG, INFO, WARNING or ERROR",
+    Row(LOGGING, "log_level", "GATEWAY_LOG_LEVEL", casts.log_level, "INFO", "DEBUG, INFO, WARNING or ERROR",
         "`DEBUG`, `INFO`, `WARNING`, `ERROR`"),
-    Row(LOGGING, "log_json", "GATEWAY_LOG_JSON", _bool, True, _BOOL,
+    Row(LOGGING, "log_json", "GATEWAY_LOG_JSON", casts.boolean, True, _BOOL,
         "one JSON object per line (with the request ID); `false` for plain text"),
 )  # fmt: skip
 
@@ -313,12 +242,10 @@ def _readme_default(row: Row) -> str:
 
 def configuration_markdown() -> str:
     """The settings tables of README.md's "Configuration" section, one table per group of rows."""
-    lines = ["<!-- made by `python -m gateway.settings` from ROWS in gateway/settings.py: edit those -->"]
+    lines = [
+        "<!-- made by `python -m gateway.config` from ROWS in gateway/config/settings.py: edit those -->"
+    ]
     for g in dict.fromkeys(row.group for row in ROWS):
         lines += ["", f"### {g}", "", "| variable | default | meaning |", "|---|---|---|"]
         lines += [f"| `{r.variable}` | {_readme_default(r)} | {r.meaning} |" for r in ROWS if r.group == g]
     return "\n".join(lines) + "\n"
-
-
-if __name__ == "__main__":
-    print(configuration_markdown(), end="")
