@@ -220,7 +220,7 @@ async def test_200_subscribers_get_every_change_with_one_poll_per_video(
     rounds = live.poller.rounds
     await wait_until(lambda: live.poller.rounds > rounds, "a poll round")
     emulator.state.reset()
-    first_round, polled = live.poller.rounds, live.poller.ids_polled
+    first_round, polled = live.poller.rounds, metric(live, "gateway_poll_round_ids_sum")
 
     while not all(state[0] in FINAL for state in timeline[-1].values()):
         emulator.state.advance(60)
@@ -238,7 +238,7 @@ async def test_200_subscribers_get_every_change_with_one_poll_per_video(
     assert rounds >= len(timeline) - 1
     assert all(len(r.video_ids) <= 10 for r in records)
     assert len(records) <= 5 * (rounds + 1)  # ⌈50/10⌉ calls per round at most, whatever the subscribers
-    assert sum(len(r.video_ids) for r in records) <= live.poller.ids_polled - polled + 50
+    assert sum(len(r.video_ids) for r in records) <= metric(live, "gateway_poll_round_ids_sum") - polled + 50
     assert live.poller.watched == 0 and live.batcher.background == 0
     print(
         f"\n200 subscribers x 50 videos: {len(timeline) - 1} steps, {events} events delivered, "

@@ -139,7 +139,6 @@ class Poller:
         self._task: asyncio.Task[None] | None = None
         self.watches = 0  # open Watch objects: one per live subscription
         self.rounds = 0
-        self.ids_polled = 0
         self.errors = 0
 
     # ---- what subscribers see ----------------------------------------------------------------
@@ -215,7 +214,6 @@ class Poller:
         chunks = [ids[i : i + self._chunk] for i in range(0, len(ids), self._chunk)]
         await asyncio.gather(*(self._poll(c) for c in chunks))
         self.rounds += 1
-        self.ids_polled += len(ids)
         if self._on_round is not None:
             self._on_round(len(ids), self._clock.now() - started)
 
