@@ -235,7 +235,7 @@ class Batcher:
         finally:
             for video_id, entry in batch.items():
                 self._inflight.pop(video_id, None)
-                entry.settle(outcomes[video_id])
+                entry.resolve(outcomes[video_id])
             if first is not None:  # the fetch never used the pump's grant
                 await first.release()
 
@@ -252,5 +252,5 @@ class Batcher:
         closing = ShuttingDown()
         self._lanes.close(closing)
         for entry in self._inflight.values():
-            entry.settle(closing)
+            entry.resolve(closing)
         self._inflight.clear()

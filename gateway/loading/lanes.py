@@ -24,7 +24,7 @@ class Entry:
         self.since = since  # when it joined the queue
         self.waiters = 0
 
-    def settle(self, outcome: Outcome) -> None:
+    def resolve(self, outcome: Outcome) -> None:
         if not self.future.done():
             self.future.set_result(outcome)
 
@@ -89,12 +89,12 @@ class Lanes:
     def expire(self, before: float, error: Outcome) -> None:
         """Answer ``error`` to query IDs whose deadline comes before ``before``."""
         for video_id in [i for i, e in self._queries.items() if e.deadline < before]:
-            self._queries.pop(video_id).settle(error)
+            self._queries.pop(video_id).resolve(error)
 
     def fail_background(self, error: Outcome) -> None:
         lane, self._background = self._background, OrderedDict()
         for entry in lane.values():
-            entry.settle(error)
+            entry.resolve(error)
 
     def take(self, now: float) -> dict[str, Entry]:
         """Up to ``batch_size`` IDs for the next call (see the module docstring for the order)."""
@@ -118,5 +118,5 @@ class Lanes:
     def close(self, outcome: Outcome) -> None:
         for lane in (self._queries, self._background):
             for entry in lane.values():
-                entry.settle(outcome)
+                entry.resolve(outcome)
             lane.clear()
