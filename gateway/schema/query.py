@@ -7,13 +7,15 @@ from typing import Annotated, cast
 import strawberry
 from strawberry.types import Info
 
+from gateway.config.settings import DEFAULTS
 from gateway.schema.context import Context
 from gateway.schema.lookups import check_count, load_record, load_records
 from gateway.schema.types import TranscodeSummary, Video
 
 _ID_FORMAT = "1 to 64 characters of A-Z, a-z, 0-9, '_' or '-' (anything else is BAD_USER_INPUT)"
 _LIST_LIMIT = (
-    "at most GATEWAY_MAX_IDS (default 100) per list and per operation, across all fields and aliases"
+    f"at most GATEWAY_MAX_IDS (default {DEFAULTS.max_ids}) per list and per operation, across all fields "
+    "and aliases"
 )
 
 VideoIdArg = Annotated[

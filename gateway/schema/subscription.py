@@ -16,7 +16,7 @@ from typing import Annotated, cast
 import strawberry
 from strawberry.types import Info
 
-from gateway.config.settings import Settings
+from gateway.config.settings import DEFAULTS, Settings
 from gateway.loading.cache import Outcome
 from gateway.loading.errors import InternalFailure
 from gateway.loading.loader import SummarySource
@@ -111,7 +111,8 @@ class Subscription:
             list[strawberry.ID],
             strawberry.argument(
                 description="Video IDs, each 1 to 64 characters of A-Z, a-z, 0-9, '_' or '-'; at most "
-                "GATEWAY_SUBSCRIPTION_MAX_IDS (default 100). Repeats are watched once."
+                f"GATEWAY_SUBSCRIPTION_MAX_IDS (default {DEFAULTS.subscription_max_ids}). "
+                "Repeats are watched once."
             ),
         ],
     ) -> AsyncGenerator[TranscodeSummary, None]:
