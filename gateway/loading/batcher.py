@@ -6,7 +6,7 @@ pending IDs and sends them together. An ID already pending or in
 flight is never asked twice (single flight): all its waiters share one future. When the gateway is
 idle, the first lookup goes out on the next event-loop turn; at saturation, calls fill to 10.
 
-Background lookups (the subscription poller's, :meth:`Batcher.poll_many`) wait in a second,
+Background lookups (the subscription poller's, :meth:`Batcher.poll_many`) wait in a second (``lanes.py``),
 low-priority lane: a call takes them only after every pending query ID, so they fill the room a
 call has left and otherwise use the slots queries don't (once the oldest has waited 5 s, the next
 call takes them first: queries can't starve subscribers for good). They skip cache reads (a poll
