@@ -35,8 +35,8 @@ class _Tenant:
         self.waiting = 0  # IDs queued in its flows (an ID two of its flows want counts twice)
 
 
-Served = Callable[[str, int, float], None]
-"""(tenant, IDs, seconds the oldest of them waited) for each tenant's IDs a call takes."""
+Served = Callable[[str, list[float]], None]
+"""(tenant, seconds each ID waited) for each tenant's IDs a call takes."""
 
 
 class FairQueue:
@@ -208,7 +208,7 @@ class FairQueue:
     def _take_queries(self, batch: dict[str, Entry], now: float) -> None:
         for known in self._tenants:
             self._bucket(known, now)
-        served: dict[str, tuple[int, float]] = {}
+        served: dict[str, list[float]] = {}
         while len(batch) < self._batch_size:
             name = self._rotation.pick(lambda t: self.budget(t).weight, self._capped)
             if name is None:
@@ -225,26 +225,25 @@ class FairQueue:
             self._dequeue(video_id, entry)
             if entry.waiters > 0:
                 batch[video_id] = entry
-                count, waited = served.get(name, (0, 0.0))
-                served[name] = (count + 1, max(waited, now - entry.since))
+                served.setdefault(name, []).append(now - entry.since)
             else:
                 entry.future.cancel()
         if self._on_served is not None:
-            for name, (count, waited) in served.items():
-                self._on_served(name, count, waited)
+            for name, waits in served.items():
+                self._on_served(name, waits)
 
     def _take_background(self, batch: dict[str, Entry], now: float) -> None:
-        count, waited = 0, 0.0
+        waits: list[float] = []
         while self._background and len(batch) < self._batch_size:
             video_id, entry = self._background.popitem(last=False)
             if entry.waiters > 0:
                 entry.deadline = now + self._max_wait
                 batch[video_id] = entry
-                count, waited = count + 1, max(waited, now - entry.since)
+                waits.append(now - entry.since)
             else:
                 entry.future.cancel()
-        if count and self._on_served is not None:
-            self._on_served(POLLER_TENANT, count, waited)
+        if waits and self._on_served is not None:
+            self._on_served(POLLER_TENANT, waits)
 
     def expire(self, before: float, error: Outcome) -> None:
         """Answer ``error`` to query IDs whose deadline comes before ``before``."""
