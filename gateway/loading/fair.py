@@ -182,16 +182,17 @@ class FairQueue:
         return bucket
 
     def ready_at(self, now: float) -> float:
-        """When the next call could take an ID: ``now``, or later if every tenant waiting is
-        over its cap (infinity: nothing waits)."""
+        """When the next call could go: ``now``, or, if every tenant waiting has a cap, when one
+        of them may send a full call's worth (or all it has queued): a capped tenant alone
+        doesn't spend the account's calls on one ID each (infinity: nothing waits)."""
         if self._background:
             return now
         times = []
-        for name in self._tenants:
+        for name, tenant in self._tenants.items():
             bucket = self._bucket(name, now)
             if bucket is None:
                 return now
-            times.append(bucket.ready_at(now))
+            times.append(bucket.ready_at(now, min(self._batch_size, tenant.waiting)))
         return min(times, default=float("inf"))
 
     def take(self, now: float) -> dict[str, Entry]:

@@ -66,5 +66,7 @@ class Bucket:
         self.at = now
         return self.tokens
 
-    def ready_at(self, now: float) -> float:
-        return now + max(0.0, 1.0 - self.level(now)) / self.rate
+    def ready_at(self, now: float, need: float) -> float:
+        """When ``need`` IDs (at most a second's worth) may go."""
+        need = min(need, max(1.0, self.rate))
+        return now + max(0.0, need - self.level(now)) / self.rate
