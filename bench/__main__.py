@@ -1,4 +1,5 @@
-"""``python -m bench``: throughput at the account limit, idle latency, and the gateway's CPU cost.
+"""``python -m bench``: throughput at the account limit, idle latency, fairness (an interactive
+client under a bulk load), and the gateway's CPU cost (``--only fairness``: that table alone).
 
 Starts the emulator (strict 1 s window, 20-60 ms latency) and the gateway as subprocesses on
 loopback, drives them, and prints tables (also written to bench/results/latest.md).
@@ -19,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from bench import load, procs
+from bench import fairness, load, procs
 from gateway.clock import MonotonicClock
 from gateway.emulator.catalogue import Catalogue
 from gateway.emulator.config import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET
@@ -178,8 +179,13 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=100, help="concurrent GraphQL clients (default 100)")
     parser.add_argument("--idle-samples", type=int, default=40)
     parser.add_argument("--cpu-seconds", type=int, default=8)
-    parser.add_argument("--skip", nargs="*", default=[], choices=["saturation", "idle", "cpu"])
+    parts = ["saturation", "idle", "fairness", "cpu"]
+    parser.add_argument("--skip", nargs="*", default=[], choices=parts)
+    parser.add_argument("--only", nargs="*", default=[], choices=parts, help="run these tables alone")
+    parser.add_argument("--fairness-seconds", type=float, default=20, help="the fairness run (default 20)")
     args = parser.parse_args()
+    if args.only:
+        args.skip = [p for p in parts if p not in args.only]
     ids, catalogue = catalogue_ids()
     random.Random(3).shuffle(ids)
     out = [f"Measured {time.strftime('%Y-%m-%d')} on {machine()}.\n"]
@@ -203,6 +209,12 @@ def main() -> None:
         out += [
             "\nIdle latency (one client, one uncached ID at a time, upstream latency 0):\n\n",
             table([idle_latency(ids, args.idle_samples)]),
+        ]
+    if "fairness" not in args.skip:
+        out += [
+            f"\nFairness: 1 interactive client (one fresh ID at a time) while 20 bulk clients loop on "
+            f"100-ID queries for {args.fairness_seconds:g} s; strict emulator, 20-60 ms, caches off:\n\n",
+            table(fairness.fairness(ids, args.fairness_seconds)),
         ]
     if "cpu" not in args.skip:
         two_jobs = next(

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterator, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 
 class Metrics:
@@ -63,6 +66,49 @@ class Metrics:
             registry=r,
         )
 
+        # per tenant (an API key's name or digest label; "open" without keys; "poller")
+        self.tenant_queued = Counter(
+            "gateway_tenant_ids_queued",
+            "Video IDs queued for an upstream call, by tenant",
+            ["tenant"],
+            registry=r,
+        )
+        self.tenant_refused = Counter(
+            "gateway_tenant_ids_refused",
+            "Video IDs refused at once (RATE_LIMITED): not servable within VOD_MAX_WAIT at their fair share",
+            ["tenant"],
+            registry=r,
+        )
+        self.tenant_served = Counter(
+            "gateway_tenant_ids_served",
+            "Video IDs sent upstream on the tenant's turn",
+            ["tenant"],
+            registry=r,
+        )
+        self.tenant_wait = Histogram(
+            "gateway_tenant_wait_seconds",
+            "Time a video ID waited in the fair queue before its call, by tenant",
+            ["tenant"],
+            buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10),
+            registry=r,
+        )
+
+    def queued(self, tenant: str, queued: int, refused: int) -> None:
+        if queued:
+            self.tenant_queued.labels(tenant).inc(queued)
+        if refused:
+            self.tenant_refused.labels(tenant).inc(refused)
+
+    def served(self, tenant: str, waits: list[float]) -> None:
+        self.tenant_served.labels(tenant).inc(len(waits))
+        histogram = self.tenant_wait.labels(tenant)
+        for wait in waits:
+            histogram.observe(wait)
+
+    def waiting_by_tenant(self, read: Callable[[], Mapping[str, int]]) -> None:
+        """``gateway_tenant_ids_waiting``: IDs waiting now, by tenant, read at each scrape."""
+        self.registry.register(_Waiting(read))
+
     def upstream_attempt(self, outcome: str, ids: int, seconds: float) -> None:
         self.upstream_calls.labels(outcome).inc()
         self.upstream_seconds.observe(seconds)
@@ -82,3 +128,18 @@ class Metrics:
             self.cache_lookups.labels("hit").inc(hits)
         if misses:
             self.cache_lookups.labels("miss").inc(misses)
+
+
+class _Waiting(Collector):
+    def __init__(self, read: Callable[[], Mapping[str, int]]) -> None:
+        self._read = read
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily(
+            "gateway_tenant_ids_waiting",
+            "Video IDs waiting in the fair queue now, by tenant",
+            labels=["tenant"],
+        )
+        for tenant, waiting in sorted(self._read().items()):
+            family.add_metric([tenant], waiting)
+        yield family

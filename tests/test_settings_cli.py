@@ -19,7 +19,7 @@ def test_defaults_without_credentials() -> None:
     assert (settings.vod_qps, settings.vod_signature, settings.max_ids, settings.vod_max_wait) == (
         15,
         "v3",
-        100,
+        1500,  # what the account serves within VOD_MAX_WAIT: 15 calls x 10 IDs x 10 s
         10.0,
     )
 

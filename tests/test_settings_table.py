@@ -61,7 +61,7 @@ def test_every_variable_is_listed_once() -> None:
 
 def test_an_empty_environment_gives_the_defaults() -> None:
     assert load_settings({}) == Settings() == DEFAULTS
-    assert DEFAULTS.max_ids == row_of("GATEWAY_MAX_IDS").default == 100
+    assert DEFAULTS.max_ids == row_of("GATEWAY_MAX_IDS").default == 1500
 
 
 @pytest.mark.parametrize(

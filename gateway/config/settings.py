@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from gateway.config import casts
+from gateway.config.keys import ApiKey, parse_entry
 from gateway.vod.auth import SignatureVersion
+from gateway.vod.client import MAX_IDS_PER_CALL
 from gateway.vod.credentials import Credentials, Secret
 from gateway.vod.endpoints import endpoint_for_region
 
@@ -53,7 +55,7 @@ def _value(env: Mapping[str, str], row: Row) -> object:
         ) from None
 
 
-def _api_keys(env: Mapping[str, str]) -> tuple[Secret, ...]:
+def _api_keys(env: Mapping[str, str]) -> tuple[ApiKey, ...]:
     keys = list(casts.csv(env.get("GATEWAY_API_KEYS", "")))
     path = env.get("GATEWAY_API_KEYS_FILE", "").strip()
     if path:
@@ -65,7 +67,20 @@ def _api_keys(env: Mapping[str, str]) -> tuple[Secret, ...]:
         if not listed:  # an empty or unpopulated secret file must not leave the gateway open
             raise SettingsError(f"GATEWAY_API_KEYS_FILE={path!r} holds no keys (one per line, # comments)")
         keys += listed
-    return tuple(Secret(k) for k in keys)
+    entries = []
+    for number, entry in enumerate(keys, 1):
+        try:
+            entries.append(parse_entry(entry))
+        except ValueError as exc:  # the message names the entry by its place, never shows the key
+            raise SettingsError(f"API key entry {number} is not valid: {exc or 'a number > 0'}") from None
+    return tuple(entries)
+
+
+def _max_ids(env: Mapping[str, str]) -> object:
+    """What the account serves within VOD_MAX_WAIT, unless GATEWAY_MAX_IDS says otherwise."""
+    qps, wait = _value(env, row_of("VOD_QPS")), _value(env, row_of("VOD_MAX_WAIT"))
+    served = max(1, int(qps * MAX_IDS_PER_CALL * wait))  # type: ignore[operator]
+    return _value(env, replace(row_of("GATEWAY_MAX_IDS"), default=served))
 
 
 def read_credentials(env: Mapping[str, str]) -> Credentials | None:
@@ -117,10 +132,13 @@ ROWS: tuple[Row, ...] = (
         "rounding)"),
     Row(LIMITS, "vod_max_wait", "VOD_MAX_WAIT", casts.positive_float, 10.0, _SECONDS_ON,
         "seconds a lookup may wait for the limiter (and throttling retries) before `RATE_LIMITED`"),
-    Row(LIMITS, "max_ids", "GATEWAY_MAX_IDS", casts.positive_int, 100, _WHOLE,
-        "IDs per list argument, and in total per operation across all fields, aliases and "
-        "`_entities` representations (a supergraph: at least the largest page of videos one query "
-        "asks for)"),
+    Row(LIMITS, "max_ids", "GATEWAY_MAX_IDS", casts.positive_int, 1_500, _WHOLE,
+        "IDs in total per operation across all fields, aliases and `_entities` representations: by "
+        "default what the account serves within `VOD_MAX_WAIT` (`VOD_QPS` x 10 x `VOD_MAX_WAIT`); "
+        "fair queuing keeps a large operation from slowing the others ([docs/fairness.md]"
+        "(docs/fairness.md))", read=_max_ids, shown_default="`1500` (`VOD_QPS` x 10 x `VOD_MAX_WAIT`)"),
+    Row(LIMITS, "max_list_ids", "GATEWAY_MAX_LIST_IDS", casts.positive_int, 100, _WHOLE,
+        "IDs per list argument (`videoIds`, `ids`); never more than `GATEWAY_MAX_IDS`"),
     Row(LIMITS, "coalesce", "GATEWAY_COALESCE", casts.boolean, True, _BOOL,
         "`false` turns off cross-request batching (per-request DataLoader only; for comparison)"),
     Row(CACHES, "cache_ttl_active", "GATEWAY_CACHE_TTL_ACTIVE", casts.non_negative_float, 2.0, _SECONDS,
@@ -140,11 +158,13 @@ ROWS: tuple[Row, ...] = (
     Row(EDGE, "introspection", "GATEWAY_INTROSPECTION", casts.boolean, True, _BOOL,
         "`false` refuses `__schema`/`__type` queries"),
     Row(EDGE, "api_keys", "GATEWAY_API_KEYS", casts.csv, (), "comma-separated keys",
-        "comma-separated keys; when set, `/graphql` needs `Authorization: Bearer <key>`",
+        "comma-separated keys; when set, `/graphql` needs `Authorization: Bearer <key>`. Each key "
+        "is a tenant of the fair queue; an entry may add `name=<tenant>`, `weight=<share>` (default "
+        "1) and `cap=<IDs per second>`, space-separated: `k1 name=reports weight=0.5 cap=50,k2`",
         read=_api_keys),
     Row(EDGE, None, "GATEWAY_API_KEYS_FILE", str, None, "",
-        "a file of keys, one per line (`#` comments), added to the above; a file without any key "
-        "stops start-up"),
+        "a file of keys, one entry per line (as above, `#` comments), added to the above; a file "
+        "without any key stops start-up"),
     Row(EDGE, "cors_origins", "GATEWAY_CORS_ORIGINS", casts.csv, (), "comma-separated origins",
         "comma-separated origins allowed to call from browsers"),
     Row(EDGE, "max_depth", "GATEWAY_MAX_DEPTH", casts.positive_int, 12, _WHOLE, "maximum query depth"),
@@ -194,6 +214,7 @@ class Settings:
     vod_max_wait: float = _default("vod_max_wait")
     vod_signature: SignatureVersion = _default("vod_signature")  # noqa: RUF009 - a str
     max_ids: int = _default("max_ids")
+    max_list_ids: int = _default("max_list_ids")
     coalesce: bool = _default("coalesce")
     cache_ttl_active: float = _default("cache_ttl_active")
     cache_ttl_terminal: float = _default("cache_ttl_terminal")
@@ -202,7 +223,7 @@ class Settings:
     response_cache_ttl: float = _default("response_cache_ttl")
     graphiql: bool = _default("graphiql")
     introspection: bool = _default("introspection")
-    api_keys: tuple[Secret, ...] = field(default=_default("api_keys"), repr=False)
+    api_keys: tuple[ApiKey, ...] = field(default=_default("api_keys"), repr=False)
     cors_origins: tuple[str, ...] = _default("cors_origins")
     max_depth: int = _default("max_depth")
     max_aliases: int = _default("max_aliases")

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from starlette.datastructures import Headers
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from gateway.config.keys import ApiKey
 from gateway.http.rejections import reject
+from gateway.loading.fair import OPEN_TENANT
 from gateway.schema.errors import ErrorCode
 from gateway.vod.credentials import Secret
 
@@ -27,6 +29,7 @@ class Caller:
     """What the edge knows of who is calling: ``scope["auth"]``, Starlette's place for it."""
 
     verified: bool  # the handshake or request carried a valid key (or keys are off)
+    tenant: str = OPEN_TENANT  # the key's tenant: its name, or a label of its digest; never the key
 
 
 OPEN = Caller(verified=True)
@@ -41,25 +44,34 @@ def _digest(key: bytes) -> bytes:
     return hashlib.sha256(key).digest()
 
 
+def _tenant(key: Secret) -> str:
+    return key.tenant if isinstance(key, ApiKey) else ApiKey(key.reveal()).tenant
+
+
 class ApiKeys:
     """``Bearer <key>`` values checked in constant time against every key."""
 
-    def __init__(self, keys: tuple[Secret, ...]) -> None:
+    def __init__(self, keys: Sequence[Secret]) -> None:
         # digests, all 32 bytes: compare_digest's time then depends on neither a key's length nor
         # its content (it returns early on a length mismatch)
-        self._keys = [_digest(k.reveal().encode()) for k in keys]
+        self._keys = [(_digest(k.reveal().encode()), _tenant(k)) for k in keys]
 
     def __bool__(self) -> bool:
         return bool(self._keys)
 
     def allowed(self, header: str) -> bool:
+        return self.tenant_of(header) is not None
+
+    def tenant_of(self, header: str) -> str | None:
+        """The tenant of the key in ``header`` (``Bearer <key>``), or None if it holds none of ours."""
         scheme, _, token = header.partition(" ")
         candidate = token.strip().encode() if scheme.lower() == "bearer" else b""
         given = _digest(candidate)
-        matched = False
-        for key in self._keys:  # no early exit: the time taken doesn't depend on which key matched
-            matched |= hmac.compare_digest(given, key)
-        return matched and bool(candidate)
+        tenant: str | None = None
+        for key, name in self._keys:  # no early exit: the time taken doesn't depend on which matched
+            if hmac.compare_digest(given, key):
+                tenant = name
+        return tenant if candidate else None
 
 
 class RequireApiKey:
@@ -82,7 +94,8 @@ class RequireApiKey:
         if scope["type"] not in ("http", "websocket") or (self._exempt is not None and self._exempt(scope)):
             await self.app(scope, receive, send)
             return
-        verified = self._keys.allowed(Headers(scope=scope).get("authorization", ""))
+        tenant = self._keys.tenant_of(Headers(scope=scope).get("authorization", ""))
+        verified = tenant is not None
         if not verified and scope["type"] == "http":
             self._on_reject()
             response = reject(
@@ -93,5 +106,5 @@ class RequireApiKey:
             )
             await response(scope, receive, send)
             return
-        scope["auth"] = Caller(verified=verified)
+        scope["auth"] = Caller(verified=verified, tenant=tenant or OPEN_TENANT)
         await self.app(scope, receive, send)

@@ -9,6 +9,7 @@ import logging
 from typing import Any, cast
 
 import orjson
+from aiodataloader import DataLoader
 from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -21,7 +22,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
 from gateway.config.settings import Settings
-from gateway.http.auth import ApiKeys
+from gateway.http.auth import ApiKeys, caller_of
 from gateway.http.response_cache import ResponseCache
 from gateway.http.websockets import (
     LegacyWSHandler,
@@ -110,11 +111,19 @@ class GatewayGraphQL(GraphQL[Context, None]):
 
     def _context(self, request: Request | WebSocket, response: Response | WebSocket | None) -> Context:
         parts = parts_of(request)
-        summaries = summary_loader(parts.source)
+        tenant = caller_of(request).tenant
+        context = Context(self._settings, self._loader(parts, tenant, request), parts, self._ttls)
+        context.request, context.response, context.tenant = request, response, tenant
+        return context
+
+    @staticmethod
+    def _loader(parts: Parts, tenant: str, request: Request | WebSocket) -> DataLoader[str, Any]:
+        """The operation's DataLoader: its lookups are one flow of ``tenant``'s."""
+        summaries = summary_loader(parts.source.flow(tenant))
         if isinstance(request, WebSocket):
             # one context serves the whole connection: its loader must not keep answers for its life
             summaries.cache = False
-        return Context(self._settings, summaries, parts, self._ttls, request=request, response=response)
+        return summaries
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         return self._context(request, response)
@@ -157,10 +166,13 @@ class GatewayGraphQL(GraphQL[Context, None]):
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         if self._keys:
             try:
-                check_connection_key(context, self._keys)
+                tenant = check_connection_key(context, self._keys)
             except Exception:
                 self._metrics.operations.labels("rejected").inc()
                 raise
+            if tenant is not None and context.parts is not None and context.request is not None:
+                context.tenant = tenant  # the key came in connection_init: its tenant's flows
+                context.summaries = self._loader(context.parts, tenant, context.request)
         return cast("UnsetType", UNSET)
 
     async def process_result(

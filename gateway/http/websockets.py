@@ -47,16 +47,17 @@ def _remember_params(context: Context, payload: object) -> None:
     context.connection_params = payload if isinstance(payload, dict) else None
 
 
-def check_connection_key(context: Context, keys: ApiKeys) -> None:
+def check_connection_key(context: Context, keys: ApiKeys) -> str | None:
     """A WebSocket that came without a valid Authorization header (browsers can't set one) must
     bring ``{"Authorization": "Bearer <key>"}`` in its connection_init payload; else it is refused
-    (4403, as the protocol says)."""
+    (4403, as the protocol says). Returns the tenant of a key found in the payload."""
     connection = context.request
     if connection is None or caller_of(connection).verified:
-        return
+        return None
     params = context.connection_params or {}
     header = next((v for k, v in params.items() if str(k).lower() == "authorization"), "")
-    if not isinstance(header, str) or not keys.allowed(header):
+    tenant = keys.tenant_of(header) if isinstance(header, str) else None
+    if tenant is None:
         raise ConnectionRejectionError(
             {
                 "message": 'Missing or invalid API key: send {"Authorization": "Bearer <key>"} '
@@ -64,6 +65,7 @@ def check_connection_key(context: Context, keys: ApiKeys) -> None:
                 "extensions": {"code": ErrorCode.UNAUTHENTICATED.value},
             }
         )
+    return tenant
 
 
 class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):

@@ -1,16 +1,21 @@
 """The gateway-wide scheduler beneath the per-request DataLoaders.
 
-IDs wanted by every in-flight request join one queue, oldest first. Each time the limiter grants a
-call (for a part-filled call, at most once per average call interval), the pump takes up to 10
-pending IDs and sends them together. An ID already pending or in
-flight is never asked twice (single flight): all its waiters share one future. When the gateway is
-idle, the first lookup goes out on the next event-loop turn; at saturation, calls fill to 10.
+IDs wanted by every in-flight request wait in one fair queue (``fair.py``): each operation is a
+flow, each API key a tenant, and every call takes its IDs from them in turn. Each time the limiter
+grants a call (for a part-filled call, at most once per average call interval), the pump takes up
+to 10 waiting IDs and sends them together. An ID already waiting or in flight is never asked twice
+(single flight): all its waiters share one future. When the gateway is idle, the first lookup goes
+out on the next event-loop turn; at saturation, calls fill to 10.
 
-Background lookups (the subscription poller's, :meth:`Batcher.poll_many`) wait in a second (``lanes.py``),
-low-priority lane: a call takes them only after every pending query ID, so they fill the room a
-call has left and otherwise use the slots queries don't (once the oldest has waited 5 s, the next
-call takes them first: queries can't starve subscribers for good). They skip cache reads (a poll
-must see the upstream, not its own last answer) but their answers are cached for queries.
+A flow whose IDs can't be served within ``max_wait`` at its fair share of the account is answered
+:class:`~gateway.loading.errors.FairShareExceeded` at once, with the expected wait, instead of
+waiting out its deadline.
+
+Background lookups (the subscription poller's, :meth:`Batcher.poll_many`) are a flow of their own
+at low priority: a call takes them after the query flows, so they fill the room a call has left and
+otherwise use the slots queries don't (once the oldest has waited 5 s, the next call takes them
+first: queries can't starve subscribers for good). They skip cache reads (a poll must see the
+upstream, not its own last answer) but their answers are cached for queries.
 
 Futures resolve to an outcome (a record or one of ``loading.errors.FAILURES``), never to an
 exception, so a cancelled or vanished waiter can't poison the others or leave an unretrieved
@@ -25,28 +30,17 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from gateway.clock import Clock
 from gateway.loading.cache import Outcome, SummaryCache, Usable, read_cached
-from gateway.loading.errors import InternalFailure, ShuttingDown
-from gateway.loading.lanes import Entry, Lanes
+from gateway.loading.call import Fetch, outcomes_from_page, send
+from gateway.loading.errors import FairShareExceeded, ShuttingDown
+from gateway.loading.fair import OPEN_TENANT, Budget, Entry, FairQueue, Flow, Served
 from gateway.loading.limiter import Admission, Grant, RateLimitExceeded
-from gateway.vod.client import MAX_IDS_PER_CALL, Admit
-from gateway.vod.errors import VideoNotFound, VodError
-from gateway.vod.models import SummaryPage
+from gateway.vod.client import MAX_IDS_PER_CALL
 
-log = logging.getLogger("gateway.batcher")
-
-Fetch = Callable[[list[str], float, Admit], Awaitable[SummaryPage]]
-"""(ids, deadline, admit for retries) -> page; the first attempt's grant is already taken."""
-
-
-def outcomes_from_page(ids: Sequence[str], page: SummaryPage) -> dict[str, Outcome]:
-    """Found → record; listed in NonExistVideoIds or absent from the answer → VideoNotFound."""
-    found = page.summaries
-    return {i: found[i] if i in found else VideoNotFound(i) for i in ids}
+__all__ = ["Batcher", "Fetch", "FlowSource", "outcomes_from_page"]
 
 
 class Batcher:
@@ -63,7 +57,14 @@ class Batcher:
         pace: float = 0.0,
         starve_after: float = 5.0,
         coalesce: bool = True,
+        budgets: Mapping[str, Budget] | None = None,
+        ids_per_second: float | None = None,
+        on_served: Served | None = None,
+        on_queued: Callable[[str, int, int], None] | None = None,
     ) -> None:
+        """``ids_per_second``: what the account serves at saturation, for the early refusal
+        (None: ``batch_size / pace``; no early refusal without a pace). ``on_queued``: (tenant,
+        IDs queued, IDs refused at once) per lookup."""
         self._fetch = fetch
         self._admission = admission
         self._clock = clock
@@ -74,7 +75,12 @@ class Batcher:
         self._pace = pace
         self._coalesce = coalesce
         self._next_slot = float("-inf")  # when the next call may go
-        self._lanes = Lanes(max_wait, batch_size, starve_after)
+        self._queue = FairQueue(max_wait, batch_size, starve_after, budgets, on_served)
+        if ids_per_second is None and pace > 0:
+            ids_per_second = batch_size / pace
+        self._ids_per_second = ids_per_second
+        self._on_queued = on_queued
+        self._arrived = asyncio.Event()  # set when IDs join: a pump waiting on caps looks again
         self._inflight: dict[str, Entry] = {}
         self._pump_task: asyncio.Task[None] | None = None
         self._filled = asyncio.Event()  # set when a full call's worth of IDs is waiting
@@ -83,26 +89,40 @@ class Batcher:
     @property
     def pending(self) -> int:
         """Query IDs waiting for a call."""
-        return self._lanes.queries
+        return self._queue.queries
 
     @property
     def background(self) -> int:
-        """IDs waiting in the low-priority lane."""
-        return self._lanes.background
+        """IDs waiting in the poller's flow."""
+        return self._queue.background
 
-    async def load_many(self, ids: Sequence[str], usable: Usable | None = None) -> list[Outcome]:
+    @property
+    def queue(self) -> FairQueue:
+        return self._queue
+
+    def flow(self, tenant: str = OPEN_TENANT) -> FlowSource:
+        """A source for one operation: its lookups are one flow of ``tenant``'s."""
+        return FlowSource(self, Flow(tenant))
+
+    async def load_many(
+        self, ids: Sequence[str], usable: Usable | None = None, flow: Flow | None = None
+    ) -> list[Outcome]:
         """One outcome per ID, in order; duplicates share one lookup. ``usable``, if given, says
-        which cached outcomes may be answered as they are; the others are looked up anew."""
+        which cached outcomes may be answered as they are; the others are looked up anew.
+        ``flow``: whose lookup this is (None: a flow of its own, of the open tenant)."""
         cached = await read_cached(self._cache, ids, usable, self._on_cache)
         if len(cached) == len(set(ids)):
             return [cached[i] for i in ids]
         wanted = [i for i in ids if i not in cached]
-        outcomes = await self._join(wanted, background=False) if self._coalesce else await self._alone(wanted)
+        if self._coalesce:
+            outcomes = await self._join(wanted, Flow() if flow is None else flow)
+        else:
+            outcomes = await self._alone(wanted)
         return [cached[i] if i in cached else outcomes[i] for i in ids]
 
     async def poll_many(self, ids: Sequence[str]) -> list[Outcome]:
-        """Like :meth:`load_many`, at low priority and always from the upstream (for pollers)."""
-        outcomes = await self._join(ids, background=True) if self._coalesce else await self._alone(ids)
+        """Like :meth:`load_many`, in the poller's flow and always from the upstream (for pollers)."""
+        outcomes = await self._join(ids, None) if self._coalesce else await self._alone(ids)
         return [outcomes[i] for i in ids]
 
     async def _alone(self, ids: Sequence[str]) -> dict[str, Outcome]:
@@ -124,38 +144,50 @@ class Batcher:
         await self._run(batch, grant)
         return {i: e.future.result() for i, e in batch.items()}
 
-    async def _join(self, ids: Sequence[str], background: bool) -> dict[str, Outcome]:
+    async def _join(self, ids: Sequence[str], flow: Flow | None) -> dict[str, Outcome]:
+        """Wait for ``ids`` in ``flow`` (None: the poller's)."""
         entries: dict[str, Entry] = {}
+        refused: dict[str, Outcome] = {}
         now = self._clock.now()
-        for video_id in ids:
-            if video_id in entries:
-                continue
-            entry = self._inflight.get(video_id) or self._lanes.join(video_id, background, now)
-            entry.waiters += 1
-            entries[video_id] = entry
-        if self._lanes.full():
+        wanted = list(dict.fromkeys(ids))
+        if flow is not None:
+            new = [i for i in wanted if i not in self._inflight and not self._queue.queued(i)]
+            if new and self._ids_per_second is not None:
+                wait = self._queue.expected_wait(flow, len(new), self._ids_per_second)
+                if wait > self._max_wait:  # told at once, not after waiting out the deadline
+                    refused = dict.fromkeys(new, FairShareExceeded(wait))
+            if self._on_queued is not None:
+                self._on_queued(flow.tenant, len(new) - len(refused), len(refused))
+        for video_id in wanted:
+            if video_id not in refused:
+                entry = self._inflight.get(video_id) or self._queue.join(video_id, flow, now)
+                entry.waiters += 1
+                entries[video_id] = entry
+        if self._queue.full():
             self._filled.set()  # a call held by the pacer may go now
+        self._arrived.set()
         self._ensure_pump()
         try:
             if entries:
                 await asyncio.wait([e.future for e in entries.values()])
         finally:
-            for entry in entries.values():
+            for video_id, entry in entries.items():
                 entry.waiters -= 1
-        return {i: e.future.result() for i, e in entries.items()}
+                self._queue.leave(flow, video_id, entry)
+        return {**refused, **{i: e.future.result() for i, e in entries.items()}}
 
     def _ensure_pump(self) -> None:
-        if self._lanes and (self._pump_task is None or self._pump_task.done()):
+        if self._queue and (self._pump_task is None or self._pump_task.done()):
             # a fresh context: the pump serves every request, not the one that happened to wake it
             self._pump_task = asyncio.get_running_loop().create_task(
                 self._pump(), context=contextvars.Context()
             )
 
     async def _pump(self) -> None:
-        lanes = self._lanes
-        while lanes.drop_abandoned():
+        lanes = self._queue
+        while lanes:
             await self._paced()
-            if not lanes.drop_abandoned():
+            if not await self._capped_wait():
                 break
             query_deadline = lanes.oldest_query_deadline()
             deadline = self._clock.now() + self._max_wait if query_deadline is None else query_deadline
@@ -194,7 +226,7 @@ class Batcher:
         gateway) is sent at once.
         """
         wait = self._next_slot - self._clock.now()
-        if wait <= 0 or self._lanes.full():
+        if wait <= 0 or self._queue.full():
             return
         self._filled.clear()
         sleep = asyncio.ensure_future(self._clock.sleep(wait))
@@ -205,39 +237,26 @@ class Batcher:
             sleep.cancel()
             filled.cancel()
 
+    async def _capped_wait(self) -> bool:
+        """While every tenant waiting is over its cap (and no poll ID waits), wait for a token or
+        a new arrival; return whether anything is left to send."""
+        while self._queue:
+            now = self._clock.now()
+            ready = self._queue.ready_at(now)
+            if ready <= now:
+                return True
+            self._arrived.clear()
+            sleep = asyncio.ensure_future(self._clock.sleep(ready - now))
+            arrived = asyncio.ensure_future(self._arrived.wait())
+            try:
+                await asyncio.wait({sleep, arrived}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                sleep.cancel()
+                arrived.cancel()
+        return False
+
     async def _run(self, batch: dict[str, Entry], grant: Grant) -> None:
-        ids = list(batch)
-        deadline = min(e.deadline for e in batch.values())
-        first: Grant | None = grant
-
-        async def admit(retry_deadline: float) -> Grant:
-            """The first attempt goes on the pump's grant; retries queue for their own."""
-            nonlocal first
-            if first is not None:
-                taken, first = first, None
-                return taken
-            return await self._admission.acquire(retry_deadline)
-
-        outcomes: dict[str, Outcome]
-        try:
-            page = await self._fetch(ids, deadline, admit)
-            outcomes = outcomes_from_page(ids, page)
-            if self._cache is not None:
-                await self._cache.put_many(outcomes)
-        except VodError as exc:
-            outcomes = dict.fromkeys(ids, exc)
-        except Exception as exc:  # a bug or an unexpected library error: fail only this batch
-            log.error("lookup batch failed unexpectedly: %s: %s", type(exc).__name__, exc)
-            outcomes = dict.fromkeys(ids, InternalFailure())
-        except asyncio.CancelledError:
-            outcomes = dict.fromkeys(ids, ShuttingDown())
-            raise
-        finally:
-            for video_id, entry in batch.items():
-                self._inflight.pop(video_id, None)
-                entry.resolve(outcomes[video_id])
-            if first is not None:  # the fetch never used the pump's grant
-                await first.release()
+        await send(self._fetch, self._admission, self._cache, batch, grant, self._inflight)
 
     async def aclose(self, grace: float = 5.0) -> None:
         """Stop taking calls; let those out finish for up to ``grace`` seconds (so their grants
@@ -250,7 +269,20 @@ class Batcher:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         closing = ShuttingDown()
-        self._lanes.close(closing)
+        self._queue.close(closing)
         for entry in self._inflight.values():
             entry.resolve(closing)
         self._inflight.clear()
+
+
+class FlowSource:
+    """The batcher as one flow sees it: what an operation's DataLoader loads through."""
+
+    __slots__ = ("_batcher", "flow")
+
+    def __init__(self, batcher: Batcher, flow: Flow) -> None:
+        self._batcher = batcher
+        self.flow = flow
+
+    async def load_many(self, ids: Sequence[str], usable: Usable | None = None) -> list[Outcome]:
+        return await self._batcher.load_many(ids, usable, self.flow)

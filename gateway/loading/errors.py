@@ -3,6 +3,7 @@
 
     LookupFailed
     ├── RateLimited     the account's calls are used up for longer than the lookup may wait
+    │   └── FairShareExceeded  refused at once: its flow's fair share can't serve it in time
     ├── ShuttingDown    the gateway stopped before the lookup's call could be answered
     └── InternalFailure a bug below the schema; the client sees a masked message
 
@@ -30,6 +31,22 @@ class RateLimited(LookupFailed):
             "wait (VOD_MAX_WAIT); try again shortly"
         )
         self.waited = waited
+        self.retry_after: float | None = None  # the expected wait, when known (extensions.retryAfter)
+
+
+class FairShareExceeded(RateLimited):
+    """Refused as it joined: at its flow's fair share of the account, the lookup's IDs (with the
+    flow's others queued) would take ``expected_wait`` seconds, more than VOD_MAX_WAIT."""
+
+    def __init__(self, expected_wait: float) -> None:
+        super().__init__(0.0)
+        self.message = (
+            f"At this operation's fair share of the account's upstream calls, its IDs would wait "
+            f"about {expected_wait:.1f} s, longer than a lookup may (VOD_MAX_WAIT); ask for fewer "
+            "IDs or retry after extensions.retryAfter seconds"
+        )
+        self.args = (self.message,)
+        self.retry_after = expected_wait
 
 
 class ShuttingDown(LookupFailed):

@@ -11,6 +11,7 @@ from gateway.clock import Clock
 from gateway.config.settings import Settings
 from gateway.loading.batcher import Batcher
 from gateway.loading.cache import CacheTTLs, MemoryCache, SummaryCache
+from gateway.loading.fair import Budget
 from gateway.loading.limiter import Admission, Limiter, SlidingWindowLimiter, attempt_bound
 from gateway.loading.poller import Poller
 from gateway.loading.redis_link import RedisLink
@@ -82,6 +83,14 @@ class Readiness:
         return state
 
 
+def budgets(settings: Settings) -> dict[str, Budget]:
+    """Each API key's tenant and its share (keys sharing a name: the first entry's)."""
+    shares: dict[str, Budget] = {}
+    for key in settings.api_keys:
+        shares.setdefault(key.tenant, Budget(key.weight, key.cap))
+    return shares
+
+
 def build_parts(
     settings: Settings, clock: Clock, metrics: Metrics, transport: httpx.AsyncBaseTransport | None = None
 ) -> Parts:
@@ -131,7 +140,11 @@ def build_parts(
         on_cache=metrics.cache,
         pace=(1.0 + settings.vod_qps_margin) / settings.vod_qps,
         coalesce=settings.coalesce,
+        budgets=budgets(settings),
+        on_served=metrics.served,
+        on_queued=metrics.queued,
     )
+    metrics.waiting_by_tenant(source.queue.waiting_by_tenant)
     # polls skip the cache and yield to queries
     poller = Poller(source.poll_many, clock, settings.poll_interval, on_round=metrics.poll_round)
     metrics.subscribed_ids.set_function(lambda: poller.watched)

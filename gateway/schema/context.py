@@ -14,6 +14,7 @@ from strawberry.types import ExecutionResult
 
 from gateway.config.settings import Settings
 from gateway.loading.cache import CacheTTLs, Outcome
+from gateway.loading.fair import OPEN_TENANT
 from gateway.loading.parts import Parts
 
 
@@ -29,6 +30,8 @@ class Context:
     shortest_ttl: float = float("inf")
     # a WebSocket's connection_init payload (API keys may travel there: browsers can't set headers)
     connection_params: dict[str, object] | None = None
+    # who the operation's lookups are queued for: the API key's tenant (``open`` when keys are off)
+    tenant: str = OPEN_TENANT
     # an HTTP operation's result, for the response cache
     result: ExecutionResult | GraphQLExecutionResult | None = field(default=None, repr=False)
 

@@ -16,6 +16,7 @@ How an error gets its code, in order:
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterable, Iterator
 from enum import StrEnum
 from typing import Any
@@ -81,8 +82,11 @@ def code_of(exc: VodError | LookupFailed) -> ErrorCode:
 
 
 def extensions_of(exc: VodError | LookupFailed) -> dict[str, object]:
-    """``code`` and what a client may act on: the video, the service's own code and request ID."""
+    """``code`` and what a client may act on: the video, the service's own code and request ID,
+    how long to wait before retrying (seconds, rounded up to a tenth)."""
     ext: dict[str, object] = {"code": code_of(exc).value}
+    if isinstance(exc, RateLimited) and exc.retry_after is not None:
+        ext["retryAfter"] = math.ceil(exc.retry_after * 10) / 10
     if isinstance(exc, VideoNotFound):
         ext["videoId"] = exc.video_id
     if isinstance(exc, ServiceError):

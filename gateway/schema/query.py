@@ -7,16 +7,21 @@ from typing import Annotated, cast
 import strawberry
 from strawberry.types import Info
 
-from gateway.config.settings import DEFAULTS
+from gateway.config.settings import DEFAULTS, Settings
 from gateway.schema.context import Context
 from gateway.schema.lookups import check_count, load_record, load_records
 from gateway.schema.types import TranscodeSummary, Video
 
 _ID_FORMAT = "1 to 64 characters of A-Z, a-z, 0-9, '_' or '-' (anything else is BAD_USER_INPUT)"
 _LIST_LIMIT = (
-    f"at most GATEWAY_MAX_IDS (default {DEFAULTS.max_ids}) per list and per operation, across all fields "
-    "and aliases"
+    f"at most GATEWAY_MAX_LIST_IDS (default {DEFAULTS.max_list_ids}) per list, and GATEWAY_MAX_IDS "
+    f"(default {DEFAULTS.max_ids}) per operation, across all fields and aliases"
 )
+
+
+def list_limit(settings: Settings) -> int:
+    return min(settings.max_list_ids, settings.max_ids)
+
 
 VideoIdArg = Annotated[
     strawberry.ID, strawberry.argument(description=f"The video's ID in VOD: {_ID_FORMAT}.")
@@ -49,7 +54,7 @@ class Query:
     async def transcode_summaries(
         self, info: Info[Context, None], video_ids: VideoIdsArg
     ) -> list[TranscodeSummary | None]:
-        check_count(video_ids, info.context.settings.max_ids, "videoIds")
+        check_count(video_ids, list_limit(info.context.settings), "videoIds")
         items = await load_records(info, [str(i) for i in video_ids], "videoIds")
         # graphql-core turns an exception in a list into null plus an error at that index
         return cast(
@@ -62,5 +67,5 @@ class Query:
         "stitching; each video's transcodeSummary is looked up in batches."
     )
     def videos(self, info: Info[Context, None], ids: VideoIdsArg) -> list[Video]:
-        check_count(ids, info.context.settings.max_ids, "ids")
+        check_count(ids, list_limit(info.context.settings), "ids")
         return [Video(id=i) for i in ids]

@@ -121,4 +121,5 @@ class Subscription:
         parts = info.context.parts
         if parts is None:
             raise InternalFailure()
-        return summary_updates(parts.source, parts.poller, ids, view)
+        # its first lookup is a flow of its own; the poller's rounds are the poller's flow
+        return summary_updates(parts.source.flow(info.context.tenant), parts.poller, ids, view)
