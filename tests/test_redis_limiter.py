@@ -304,6 +304,13 @@ def failover(url: str, clock: ManualClock, changes: list[bool], share: int = 5) 
     return FailoverLimiter(shared, link, clock, share=share, window=1.0, margin=0.06, hold=HOLD)
 
 
+async def probe_due(limiter: FailoverLimiter) -> None:
+    """A due probe runs in the background, never inside a grant (``RedisLink.probe_if_due``):
+    start it and wait for its end, as the passing of real time would."""
+    limiter._link.probe_if_due()
+    await limiter._link.probed()
+
+
 async def trust_limiter(limiter: FailoverLimiter) -> None:
     """A Redis that kept the log (a healed partition), not an empty one that restarted: Redis's
     own clock doesn't follow the tests' ManualClock, so its full window would never pass."""
@@ -355,14 +362,17 @@ async def test_probes_at_most_once_per_interval_and_switches_back(caplog: pytest
         for _ in range(5):
             await clock.advance(0.3)
             await take(limiter)
-        assert pings == 1  # 1.5 s in degraded mode: one probe (at 1.2 s), failed
+            await limiter._link.probed()
+        assert pings == 1  # 1.5 s in degraded mode: one probe (at 1 s, in the background), failed
         server.start()
         await trust_limiter(limiter)
-        await clock.advance(0.6)
+        await clock.advance(0.4)
         await take(limiter)
-        assert pings == 1  # 2.1 s: not yet due again
-        await clock.advance(0.2)  # 2.3 s: the next probe is due
+        await limiter._link.probed()
+        assert pings == 1  # 1.9 s: not yet due again
+        await clock.advance(0.2)  # 2.1 s: the next probe is due
         with caplog.at_level(logging.WARNING, logger="gateway.redis"):
+            await probe_due(limiter)
             assert await take(limiter) == 0  # granted by both windows
         assert changes == [True, False]
         assert "leaving degraded mode" in caplog.records[-1].getMessage()
@@ -414,6 +424,7 @@ async def test_redis_failing_while_settling_starts_from_a_full_window(private_re
         private_redis.start()
         await trust_limiter(limiter)
         await clock.advance(1.06)
+        await probe_due(limiter)
         assert await take(limiter) == 0  # probed, back, settling: granted by both
         assert changes == [True, False] and limiter.local is not None
         await clock.advance(1.06)  # the local grants have left its window
@@ -442,6 +453,7 @@ async def test_an_outage_seen_first_by_the_cache_also_starts_from_a_full_window(
         private_redis.start()
         await trust_limiter(limiter)
         await clock.advance(1.06)
+        await probe_due(limiter)
         assert await take(limiter) == 0  # settling
         await clock.advance(1.06)
         link.failed(ConnectionError("a cache read failed"))  # what RedisCache does
@@ -470,10 +482,12 @@ async def test_a_redis_that_answers_ping_but_not_the_script_stays_degraded(
         assert changes == [True]
         for _ in range(3):
             await clock.advance(1.06)  # a probe is due each time, and fails
+            await probe_due(limiter)
             assert await grants_now(limiter) == 5
         assert changes == [True] and limiter._link.degraded
         admin.execute_command("ACL", "SETUSER", "default", "+@all")
         await clock.advance(1.06)
+        await probe_due(limiter)
         assert await take(limiter) == 0
         assert changes == [True, False]
     finally:

@@ -184,6 +184,8 @@ ROWS: tuple[Row, ...] = (
         "share the limiter and cache between replicas ([docs/deployment.md](docs/deployment.md))"),
     Row(REPLICAS, "replicas", "GATEWAY_REPLICAS", casts.positive_int, 1, _WHOLE,
         "replicas sharing the account; each takes `VOD_QPS / GATEWAY_REPLICAS` if Redis is lost"),
+    Row(REPLICAS, "redis_timeout", "GATEWAY_REDIS_TIMEOUT", casts.positive_float, 0.25, _SECONDS_ON,
+        "deadline of one Redis command; past it the gateway is degraded at once (probed in the background)"),
     Row(LOGGING, "log_level", "GATEWAY_LOG_LEVEL", casts.log_level, "INFO", "DEBUG, INFO, WARNING or ERROR",
         "`DEBUG`, `INFO`, `WARNING`, `ERROR`"),
     Row(LOGGING, "log_json", "GATEWAY_LOG_JSON", casts.boolean, True, _BOOL,
@@ -231,6 +233,7 @@ class Settings:
     max_body_bytes: int = _default("max_body_bytes")
     redis_url: Secret | None = field(default=_default("redis_url"), repr=False)
     replicas: int = _default("replicas")
+    redis_timeout: float = _default("redis_timeout")
     log_level: str = _default("log_level")
     log_json: bool = _default("log_json")
     subscription_max_ids: int = _default("subscription_max_ids")

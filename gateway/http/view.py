@@ -43,6 +43,10 @@ NO_QUERY = (
     'No GraphQL query in the request: POST JSON {"query": ...} or GET ?query=...; '
     "a browser opening this URL gets the GraphiQL explorer (unless GATEWAY_GRAPHIQL=false)"
 )
+NO_STREAM = (
+    ": subscribe over a WebSocket (graphql-transport-ws or graphql-ws); a plain HTTP request "
+    "gets one result, and a subscription has many"
+)
 _CODE_BY_STATUS = {
     400: ErrorCode.BAD_REQUEST,
     404: ErrorCode.NOT_FOUND,
@@ -103,7 +107,8 @@ class GatewayGraphQL(GraphQL[Context, None]):
             response = await self.run(request, context=context)
         except HTTPException as exc:
             code = _CODE_BY_STATUS.get(exc.status_code, ErrorCode.BAD_REQUEST)
-            response = JSONResponse(envelope(exc.reason, code), status_code=exc.status_code)
+            reason = exc.reason + (NO_STREAM if exc.reason.startswith("subscriptions are not") else "")
+            response = JSONResponse(envelope(reason, code), status_code=exc.status_code)
             self._observe("rejected", (code.value,))  # a line and a count, like 401 and 413
         else:
             self._remember(key, context, response)

@@ -4,14 +4,15 @@ subscription limit, and text frames."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator, Mapping
 from typing import Any
 
 import orjson
-from starlette.websockets import WebSocketDisconnect
+from starlette.websockets import WebSocketDisconnect, WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.exceptions import ConnectionRejectionError
-from strawberry.http.exceptions import WebSocketDisconnected
+from strawberry.http.exceptions import NonJsonMessageReceived, NonTextMessageReceived, WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     ConnectionInitMessage as TransportInitMessage,
@@ -24,6 +25,13 @@ from strawberry.subscriptions.protocols.graphql_ws.types import (
 from strawberry.subscriptions.protocols.graphql_ws.types import StartMessage
 
 from gateway.http.auth import ApiKeys, caller_of
+from gateway.http.ws_messages import (
+    NOT_AN_OBJECT,
+    close_reason,
+    legacy_error,
+    legacy_problem,
+    transport_problem,
+)
 from gateway.schema.context import Context
 from gateway.schema.errors import ErrorCode
 
@@ -69,6 +77,13 @@ def check_connection_key(context: Context, keys: ApiKeys) -> str | None:
 
 
 class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    async def handle_message(self, message: Any) -> None:
+        problem = transport_problem(message)
+        if problem is not None:
+            await self.handle_invalid_message(problem)  # close 4400, as the protocol says
+            return
+        await super().handle_message(message)
+
     async def handle_connection_init(self, message: TransportInitMessage) -> None:
         _remember_params(self.context, message.get("payload"))
         await super().handle_connection_init(message)
@@ -83,7 +98,32 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
 
 
 class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
+    """graphql-ws has no connection_init deadline of its own: the same as graphql-transport-ws's
+    (close 4408), so a socket that never initialises doesn't stay open."""
+
+    _init_received = False
+
+    async def handle(self) -> None:
+        deadline = asyncio.get_running_loop().create_task(self._close_without_init())
+        try:
+            await super().handle()
+        finally:
+            deadline.cancel()
+
+    async def _close_without_init(self) -> None:
+        await asyncio.sleep(self.view.connection_init_wait_timeout.total_seconds())
+        if not self._init_received:
+            await self.websocket.close(4408, "Connection initialisation timeout")
+
+    async def handle_message(self, message: Any) -> None:
+        problem = legacy_problem(message)
+        if problem is not None:
+            await self.send_message(legacy_error(message, problem))  # type: ignore[arg-type]
+            return
+        await super().handle_message(message)
+
     async def handle_connection_init(self, message: LegacyInitMessage) -> None:
+        self._init_received = True
         _remember_params(self.context, message.get("payload"))
         await super().handle_connection_init(message)
 
@@ -107,10 +147,29 @@ class TextFramesAdapter(ASGIWebSocketAdapter):
             raise WebSocketDisconnected from exc
 
     async def iter_json(self, *, ignore_parsing_errors: bool = False) -> AsyncGenerator[object, None]:
-        """Every message of both protocols is a JSON object: a frame such as ``42`` or ``[]``
-        closes the socket as the protocol says (4400), instead of a traceback in the server log."""
-        async for message in super().iter_json(ignore_parsing_errors=ignore_parsing_errors):
-            if not isinstance(message, dict):
-                await self.close(4400, "Invalid message received")
-                return
-            yield message
+        """Every message of both protocols is a JSON object. graphql-transport-ws closes the socket
+        for anything else (4400); graphql-ws (which asks to ignore parsing errors) is handed a
+        marker, which its handler answers with an error message. Never a traceback."""
+        try:
+            while self.ws.application_state != WebSocketState.DISCONNECTED:
+                text = await self.ws.receive_text()
+                try:
+                    message = self.view.decode_json(text)
+                except ValueError as exc:  # orjson's JSONDecodeError, invalid UTF-8 included
+                    if not ignore_parsing_errors:
+                        raise NonJsonMessageReceived from exc
+                    message = None
+                if isinstance(message, dict):
+                    yield message
+                elif ignore_parsing_errors:
+                    yield {NOT_AN_OBJECT: True}
+                else:
+                    await self.close(4400, "Invalid message received")
+                    return
+        except KeyError as exc:  # a binary frame
+            raise NonTextMessageReceived from exc
+        except WebSocketDisconnect:
+            pass
+
+    async def close(self, code: int, reason: str) -> None:
+        await self.ws.close(code=code, reason=close_reason(reason))

@@ -14,7 +14,7 @@ from __future__ import annotations
 from gateway.clock import Clock
 from gateway.loading.limiter import MAX_HOLD, Grant, LocalGrant, SlidingWindowLimiter
 from gateway.loading.redis_limiter import RedisWindowLimiter
-from gateway.loading.redis_link import REDIS_FAILURES, TIMEOUT, RedisLink
+from gateway.loading.redis_link import REDIS_FAILURES, RedisLink
 
 
 class FailoverLimiter:
@@ -41,7 +41,7 @@ class FailoverLimiter:
         # Redis may return just after a probe fails; every replica notices within the next one.
         # Calls granted locally during the outage are unknown to Redis and may still be out (up
         # to ``hold``) and count a window after that: until then every replica keeps its share.
-        self._settle = hold + window + margin + link.probe_interval + TIMEOUT
+        self._settle = hold + window + margin + link.probe_interval + link.timeout
         self._local: SlidingWindowLimiter | None = None
         self._outage = 0  # the link's outage the local window was made for
 
@@ -55,7 +55,7 @@ class FailoverLimiter:
 
     async def try_acquire(self) -> tuple[float, Grant | None]:
         link = self._link
-        await link.probe_if_due()
+        link.probe_if_due()  # in the background: a frozen Redis must not stall the grant
         if link.degraded:
             return self._outage_window().try_acquire_now()
         local = self._local

@@ -49,7 +49,7 @@ class Parts:
             drain = getattr(self.limiter, "drain", None)
             if drain is not None:  # releases still on their way to Redis
                 await drain()
-            await self.redis.client.aclose()
+            await self.redis.aclose()
 
 
 class Readiness:
@@ -67,7 +67,7 @@ class Readiness:
         checks = {"upstream": await self._upstream_state()}
         if self._redis is not None:
             # readiness probes drive the switch back too: an idle replica would stay degraded otherwise
-            await self._redis.probe_if_due()
+            self._redis.probe_if_due()
             checks["redis"] = "ok" if await self._redis.ping() else "unreachable"
         return checks
 

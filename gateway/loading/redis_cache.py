@@ -84,7 +84,7 @@ class RedisCache:
     async def _usable(self) -> bool:
         if self._link is None:
             return True
-        await self._link.probe_if_due()
+        self._link.probe_if_due()
         return not self._link.degraded
 
     def _failed(self, op: str, n: int, exc: BaseException | None = None) -> None:

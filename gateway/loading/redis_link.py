@@ -21,25 +21,27 @@ log = logging.getLogger("gateway.redis")
 
 KEY_PREFIX = "vodgw:"
 PROBE_INTERVAL = 1.0  # seconds between reconnection attempts in degraded mode
-TIMEOUT = 1.0  # seconds for one Redis command (local Redis answers in well under 1 ms)
+TIMEOUT = 0.25  # seconds for one Redis command (GATEWAY_REDIS_TIMEOUT; local Redis answers in < 1 ms)
 
 REDIS_FAILURES: tuple[type[BaseException], ...] = (RedisError, OSError, asyncio.TimeoutError)
 
 
-def connect(url: str) -> aioredis.Redis:
-    """A client that fails fast: short timeouts, and one immediate retry on a broken connection
-    (a pooled connection to a Redis that restarted fails once, then reconnects; the script
-    notices the restart itself)."""
+def connect(url: str, timeout: float = TIMEOUT) -> aioredis.Redis:
+    """A client that fails fast: a short deadline on every read and connect (a frozen Redis, TCP
+    open and nothing answering, costs one call ``timeout``, then degraded mode), and one immediate
+    retry on a broken connection (a pooled connection to a Redis that restarted fails once, then
+    reconnects; the script notices the restart itself)."""
     return aioredis.Redis.from_url(
         url,
-        socket_timeout=TIMEOUT,
-        socket_connect_timeout=TIMEOUT,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
         retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
     )
 
 
 class RedisLink:
-    """Whether Redis is answering, as this process last saw it; probes it while it is not."""
+    """Whether Redis is answering, as this process last saw it; probes it while it is not, in the
+    background: no lookup ever waits behind a probe."""
 
     def __init__(
         self,
@@ -49,6 +51,7 @@ class RedisLink:
         probe_interval: float = PROBE_INTERVAL,
         local_qps: int | None = None,
         check: Callable[[], Awaitable[object]] | None = None,
+        timeout: float = TIMEOUT,
     ) -> None:
         self.client = client
         self.local_qps = local_qps
@@ -60,6 +63,9 @@ class RedisLink:
         self.outages = 0  # outages entered so far: each one starts a fresh local window
         self.recovered_at: float | None = None
         self._next_probe = 0.0
+        self.timeout = timeout  # the client's deadline for one command
+        self._probe: asyncio.Task[None] | None = None
+        self._watch: asyncio.Task[None] | None = None  # probes on its own while degraded, idle or not
 
     def failed(self, exc: BaseException) -> None:
         """Record a failed command; the first one enters degraded mode."""
@@ -75,20 +81,50 @@ class RedisLink:
         )  # fmt: skip
         if self._on_change is not None:
             self._on_change(True)
+        if self._watch is None:
+            self._watch = asyncio.get_running_loop().create_task(self._watch_until_back())
 
-    async def probe_if_due(self) -> None:
-        """In degraded mode, check Redis at most once per probe interval; leave it on an answer."""
-        if not self.degraded or self._clock.now() < self._next_probe:
+    async def _watch_until_back(self) -> None:
+        try:
+            while self.degraded:
+                await self._clock.sleep(max(0.0, self._next_probe - self._clock.now()))
+                self.probe_if_due()
+                await self.probed()
+        finally:
+            self._watch = None
+
+    def probe_if_due(self) -> None:
+        """In degraded mode, start a check of Redis in the background, at most once per probe
+        interval and one at a time; it leaves degraded mode when Redis answers. Never waits."""
+        if not self.degraded or self._probe is not None or self._clock.now() < self._next_probe:
             return
         self._next_probe = self._clock.now() + self.probe_interval
-        if not await self.ping():
-            return
-        if self.degraded:
+        self._probe = asyncio.get_running_loop().create_task(self._run_probe())
+
+    async def probed(self) -> None:
+        """Wait for the probe under way, if any (tests)."""
+        if self._probe is not None:
+            await asyncio.shield(self._probe)
+
+    async def _run_probe(self) -> None:
+        try:
+            answered = await self.ping()
+        finally:
+            self._probe = None
+            self._next_probe = self._clock.now() + self.probe_interval
+        if answered and self.degraded:
             self.degraded = False
             self.recovered_at = self._clock.now()
             log.warning("redis reachable again: leaving degraded mode", extra={"fields": {"degraded": False}})
             if self._on_change is not None:
                 self._on_change(False)
+
+    async def aclose(self) -> None:
+        for task in (self._watch, self._probe):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        await self.client.aclose()
 
     async def ping(self) -> bool:
         try:

@@ -19,9 +19,9 @@ from gateway.metrics import Metrics
 from gateway.vod.credentials import Secret
 
 
-def _redis_client(url: Secret) -> aioredis.Redis:
+def _redis_client(url: Secret, timeout: float) -> aioredis.Redis:
     try:
-        return connect(url.reveal())
+        return connect(url.reveal(), timeout)
     except ValueError:
         raise SettingsError("GATEWAY_REDIS_URL is not a redis://, rediss:// or unix:// URL") from None
 
@@ -31,7 +31,7 @@ def redis_parts(
 ) -> tuple[Limiter, SummaryCache | None, RedisLink]:
     """The limiter and cache shared by replicas through Redis, both keyed by AccessKeyId."""
     share = share_of(settings.vod_qps, settings.replicas)
-    client = _redis_client(url)
+    client = _redis_client(url, settings.redis_timeout)
     margin = settings.vod_qps_margin
     hold = attempt_bound(settings.vod_timeout)  # a grant whose replica died mid-call stops counting then
     shared = RedisWindowLimiter(
@@ -44,6 +44,7 @@ def redis_parts(
         on_change=lambda down: metrics.degraded.set(int(down)),
         local_qps=share,
         check=shared.check,
+        timeout=settings.redis_timeout,
     )
     limiter = FailoverLimiter(shared, link, clock, share=share, window=1.0, margin=margin, hold=hold)
 
@@ -63,7 +64,7 @@ async def check_redis(settings: Settings) -> None:
     calls this before serving."""
     if settings.redis_url is None:
         return
-    client = _redis_client(settings.redis_url)
+    client = _redis_client(settings.redis_url, max(1.0, settings.redis_timeout))  # start-up: patient
     where = redacted(settings.redis_url.reveal())
     try:
         try:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import strawberry
 from graphql import ASTValidationRule, GraphQLError, NoSchemaIntrospectionCustomRule
@@ -13,7 +14,8 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
-from strawberry.types import ExecutionContext
+from strawberry.types import ExecutionContext, ExecutionResult
+from strawberry.types.graphql import OperationType
 
 from gateway.config.settings import Settings
 from gateway.schema.errors import CodedErrors, GatewayExecutor
@@ -32,6 +34,23 @@ class GatewaySchema(strawberry.federation.Schema):
     ) -> None:
         """Nothing: :class:`~gateway.schema.errors.CodedErrors` logs each error once, as it codes it
         (Strawberry's default would log every resolver error with its traceback)."""
+
+    async def execute(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+    ) -> ExecutionResult:
+        """One result, not a stream (plain HTTP): a subscription cannot run here. Strawberry would
+        execute it as a query and fail in its resolver; refused, it is the view's 400 instead."""
+        allowed = set(allowed_operation_types or OperationType) - {OperationType.SUBSCRIPTION}
+        return await super().execute(
+            query, variable_values, context_value, root_value, operation_name, allowed, operation_extensions
+        )
 
 
 def build_schema(settings: Settings) -> GatewaySchema:

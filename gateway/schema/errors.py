@@ -23,6 +23,7 @@ from typing import Any
 
 from graphql import GraphQLError, GraphQLSyntaxError
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.execution import StreamExecutionResult
 
@@ -117,6 +118,8 @@ def coded(error: GraphQLError, validation: bool = False) -> GraphQLError:
         return _with(error, original.message, extensions_of(original))
     if (error.extensions or {}).get("code"):
         return error
+    if isinstance(original, InvalidOperationTypeError | CannotGetOperationTypeError):
+        return _wrong_transport(error, original)
     if original is not None and not isinstance(original, GraphQLError):
         return _masked(error)
     if isinstance(error, GraphQLSyntaxError):
@@ -134,6 +137,25 @@ def _with(error: GraphQLError, message: str, extensions: dict[str, object]) -> G
         positions=error.positions,
         path=error.path,
         extensions={**(error.extensions or {}), **extensions},
+    )
+
+
+def _wrong_transport(
+    error: GraphQLError, original: InvalidOperationTypeError | CannotGetOperationTypeError
+) -> GraphQLError:
+    """An operation the transport doesn't run (a subscription over plain HTTP, a query over
+    graphql-ws): the client's mistake, said plainly; the HTTP view answers it with 400."""
+    if isinstance(original, CannotGetOperationTypeError):
+        return _with(error, error.message, {"code": ErrorCode.BAD_REQUEST.value})
+    kind = original.operation_type.value
+    hint = (
+        "subscriptions need a WebSocket (graphql-transport-ws or graphql-ws), or a streaming "
+        "Accept header (multipart/mixed or text/event-stream)"
+        if kind == "subscription"
+        else "graphql-ws runs subscriptions only: send queries over HTTP or graphql-transport-ws"
+    )
+    return _with(
+        error, f"{error.message} here: {hint}", {"code": ErrorCode.BAD_REQUEST.value, "operationType": kind}
     )
 
 
