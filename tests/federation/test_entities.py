@@ -72,15 +72,16 @@ def test_300_video_entities_cost_30_calls_and_missing_ones_fail_at_their_summary
     assert sorted(i for call in emulator.state.stats.ids_per_call() for i in call) == sorted(ids)
 
 
-def test_default_id_budget_rejects_300_representations_before_any_call(
+def test_default_id_budget_rejects_1501_representations_before_any_call(
     emulator: Emulator, gateway: Gateway
 ) -> None:
-    ids = terminal_ids(emulator, 300)
+    # the default budget is what the account serves within VOD_MAX_WAIT: 15 calls/s x 10 IDs x 10 s
+    ids = [f"video-{n:05d}" for n in range(1501)]
     body = gateway.query(VIDEO_ENTITIES, {"r": [{"__typename": "Video", "id": i} for i in ids]})
     assert body["data"] is None
     [error] = body["errors"]
-    assert error["extensions"] == {"code": "BAD_USER_INPUT", "limit": 100}
-    assert "300 video IDs" in error["message"]
+    assert error["extensions"] == {"code": "BAD_USER_INPUT", "limit": 1500}
+    assert "1501 video IDs" in error["message"]
     assert emulator.state.stats.calls == 0
 
 
