@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from typing import TypedDict
@@ -21,6 +22,7 @@ from gateway.http.view import GatewayGraphQL
 from gateway.loading.parts import Parts, build_parts
 from gateway.metrics import Metrics
 from gateway.schema.build import build_schema
+from gateway.tracing import OFF, Tracing
 
 DEFAULT_QUERY = """# Transcoding summaries of a few videos; replace the IDs with yours.
 query Summaries {
@@ -58,14 +60,16 @@ def create_app(
     transport: httpx.AsyncBaseTransport | None = None,
     default_query: str = DEFAULT_QUERY,
     on_started: Callable[[Parts], None] | None = None,
+    tracing: Tracing = OFF,
 ) -> Starlette:
     """The gateway as an ASGI app; its lifespan builds the long-lived parts, and closes them.
-    ``on_started`` (for tests) is handed the parts once they run."""
+    ``on_started`` (for tests) is handed the parts once they run. ``tracing``: where spans go
+    (``tracing_from_env()`` in the CLI); its provider is flushed when the app stops."""
     clock = clock or MonotonicClock()
     metrics = Metrics()
     responses = ResponseCache(settings.response_cache_ttl, clock) if settings.response_cache_ttl > 0 else None
     view = GatewayGraphQL(
-        build_schema(settings),
+        build_schema(settings, traced=tracing.enabled),
         settings=settings,
         metrics=metrics,
         response_cache=responses,
@@ -77,7 +81,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[State]:
-        parts = build_parts(settings, clock, metrics, transport)
+        parts = build_parts(settings, clock, metrics, transport, tracing.tracer)
         parts.start()
         if on_started is not None:
             on_started(parts)
@@ -85,6 +89,7 @@ def create_app(
             yield {"parts": parts}
         finally:
             await parts.aclose()
+            await asyncio.to_thread(tracing.shutdown)  # flushes the last spans (HTTP, blocking)
 
     middleware = [Middleware(RequestIdMiddleware)]
     if settings.cors_origins:

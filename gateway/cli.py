@@ -104,7 +104,9 @@ async def _serve(settings: Settings, host: str, port: int, emulator: bool, emula
     from gateway.app import create_app
     from gateway.emulator.embedded import EmbeddedEmulator, start_embedded_emulator
     from gateway.loading.shared import check_redis
+    from gateway.tracing import tracing_from_env
 
+    tracing = tracing_from_env()  # a bad OTEL_* value: one line and exit 2, like a bad setting
     default_query = None
     embedded: EmbeddedEmulator | None = None
     try:
@@ -113,7 +115,10 @@ async def _serve(settings: Settings, host: str, port: int, emulator: bool, emula
             settings = settings.with_overrides(credentials=embedded.credentials, vod_endpoint=embedded.url)
             default_query = embedded.default_query
         await check_redis(settings)  # unreachable at start: one line and exit 2, not a degraded start
-        app = create_app(settings, default_query=default_query) if default_query else create_app(settings)
+        if default_query:
+            app = create_app(settings, default_query=default_query, tracing=tracing)
+        else:
+            app = create_app(settings, tracing=tracing)
         server = _server(app, host, port)
         task = asyncio.create_task(server.serve())
         while not server.started:

@@ -101,7 +101,7 @@ def _endpoint(env: Mapping[str, str]) -> object:
 
 
 UPSTREAM, LIMITS, CACHES = "Credentials & upstream", "Account limit & scheduling", "Caches"
-EDGE, SUBSCRIPTIONS, REPLICAS, LOGGING = "Edge & security", "Subscriptions", "Replicas", "Logging"
+EDGE, SUBSCRIPTIONS, REPLICAS, LOGGING = "Edge & security", "Subscriptions", "Replicas", "Logging & tracing"
 _REGION = "cn-shanghai"
 _WHOLE, _BOOL, _SECONDS, _SECONDS_ON = "a whole number >= 1", "true or false", "seconds >= 0", "seconds > 0"
 
@@ -190,6 +190,9 @@ ROWS: tuple[Row, ...] = (
         "`DEBUG`, `INFO`, `WARNING`, `ERROR`"),
     Row(LOGGING, "log_json", "GATEWAY_LOG_JSON", casts.boolean, True, _BOOL,
         "one JSON object per line (with the request ID); `false` for plain text"),
+    Row(LOGGING, "trace_document", "GATEWAY_TRACE_DOCUMENT", casts.boolean, False, _BOOL,
+        "put the operation's text on its span (`graphql.document`); tracing itself is on when "
+        "`OTEL_TRACES_EXPORTER` is set ([docs/tracing.md](docs/tracing.md))"),
 )  # fmt: skip
 
 _BY_VARIABLE = {row.variable: row for row in ROWS}
@@ -236,6 +239,7 @@ class Settings:
     redis_timeout: float = _default("redis_timeout")
     log_level: str = _default("log_level")
     log_json: bool = _default("log_json")
+    trace_document: bool = _default("trace_document")
     subscription_max_ids: int = _default("subscription_max_ids")
     subscription_max_per_connection: int = _default("subscription_max_per_connection")
     poll_interval: float = _default("poll_interval")

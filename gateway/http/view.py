@@ -30,6 +30,7 @@ from gateway.http.websockets import (
     TransportWSHandler,
     check_connection_key,
 )
+from gateway.loading.batcher import FlowSource
 from gateway.loading.cache import CacheTTLs
 from gateway.loading.loader import summary_loader
 from gateway.loading.parts import Parts
@@ -117,14 +118,20 @@ class GatewayGraphQL(GraphQL[Context, None]):
     def _context(self, request: Request | WebSocket, response: Response | WebSocket | None) -> Context:
         parts = parts_of(request)
         tenant = caller_of(request).tenant
-        context = Context(self._settings, self._loader(parts, tenant, request), parts, self._ttls)
-        context.request, context.response, context.tenant = request, response, tenant
+        source = parts.source.flow(tenant)  # the operation's lookups are one flow of the tenant's
+        context = Context(self._settings, self._loader(source, request), parts, self._ttls)
+        context.request, context.response, context.tenant, context.flow = (
+            request,
+            response,
+            tenant,
+            source.flow,
+        )
         return context
 
     @staticmethod
-    def _loader(parts: Parts, tenant: str, request: Request | WebSocket) -> DataLoader[str, Any]:
-        """The operation's DataLoader: its lookups are one flow of ``tenant``'s."""
-        summaries = summary_loader(parts.source.flow(tenant))
+    def _loader(source: FlowSource, request: Request | WebSocket) -> DataLoader[str, Any]:
+        """The operation's DataLoader, over its flow."""
+        summaries = summary_loader(source)
         if isinstance(request, WebSocket):
             # one context serves the whole connection: its loader must not keep answers for its life
             summaries.cache = False
@@ -177,7 +184,8 @@ class GatewayGraphQL(GraphQL[Context, None]):
                 raise
             if tenant is not None and context.parts is not None and context.request is not None:
                 context.tenant = tenant  # the key came in connection_init: its tenant's flows
-                context.summaries = self._loader(context.parts, tenant, context.request)
+                source = context.parts.source.flow(tenant)
+                context.summaries, context.flow = self._loader(source, context.request), source.flow
         return cast("UnsetType", UNSET)
 
     async def process_result(

@@ -21,16 +21,18 @@ Futures resolve to an outcome (a record or one of ``loading.errors.FAILURES``), 
 exception, so a cancelled or vanished waiter can't poison the others or leave an unretrieved
 exception behind.
 
-With ``coalesce=False`` (``GATEWAY_COALESCE=false``, the benchmark's per-request baseline) each
-``load_many`` call sends its own calls of up to 10 through the same limiter, cache and error
-handling, sharing nothing with other requests.
+With ``coalesce=False`` (``GATEWAY_COALESCE=false``, the per-request baseline) each ``load_many``
+sends its own calls of up to 10, sharing nothing with other requests. Each call is a span (``call.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
+import time
 from collections.abc import Callable, Mapping, Sequence
+
+from opentelemetry.trace import NoOpTracer, Tracer
 
 from gateway.clock import Clock
 from gateway.loading.cache import Outcome, SummaryCache, Usable, read_cached
@@ -61,6 +63,7 @@ class Batcher:
         ids_per_second: float | None = None,
         on_served: Served | None = None,
         on_queued: Callable[[str, int, int], None] | None = None,
+        tracer: Tracer | None = None,
     ) -> None:
         """``ids_per_second``: what the account serves at saturation, for the early refusal
         (None: ``batch_size / pace``; no early refusal without a pace). ``on_queued``: (tenant,
@@ -85,6 +88,7 @@ class Batcher:
         self._pump_task: asyncio.Task[None] | None = None
         self._filled = asyncio.Event()  # set when a full call's worth of IDs is waiting
         self._tasks: set[asyncio.Task[None]] = set()
+        self._tracer = tracer or NoOpTracer()
 
     @property
     def pending(self) -> int:
@@ -158,10 +162,13 @@ class Batcher:
                     refused = dict.fromkeys(new, FairShareExceeded(wait))
             if self._on_queued is not None:
                 self._on_queued(flow.tenant, len(new) - len(refused), len(refused))
+        trace = None if flow is None else flow.trace
         for video_id in wanted:
             if video_id not in refused:
                 entry = self._inflight.get(video_id) or self._queue.join(video_id, flow, now)
                 entry.waiters += 1
+                if trace is not None and trace not in entry.traces:
+                    entry.traces.append(trace)
                 entries[video_id] = entry
         if self._queue.full():
             self._filled.set()  # a call held by the pacer may go now
@@ -174,6 +181,8 @@ class Batcher:
             for video_id, entry in entries.items():
                 entry.waiters -= 1
                 self._queue.leave(flow, video_id, entry)
+            if flow is not None and trace is not None:
+                flow.served(entries.values())
         return {**refused, **{i: e.future.result() for i, e in entries.items()}}
 
     def _ensure_pump(self) -> None:
@@ -186,6 +195,7 @@ class Batcher:
     async def _pump(self) -> None:
         lanes = self._queue
         while lanes:
+            queued_at = time.time_ns()  # the call's span starts here: its wait for the limiter shows
             await self._paced()
             if not await self._capped_wait():
                 break
@@ -208,7 +218,7 @@ class Batcher:
             start = self._next_slot if 0 <= now - self._next_slot < self._pace else now
             self._next_slot = start + self._pace
             if batch:
-                task = asyncio.get_running_loop().create_task(self._run(batch, grant))
+                task = asyncio.get_running_loop().create_task(self._run(batch, grant, queued_at))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
             else:  # everyone waiting left meanwhile: no call goes
@@ -255,8 +265,10 @@ class Batcher:
                 arrived.cancel()
         return False
 
-    async def _run(self, batch: dict[str, Entry], grant: Grant) -> None:
-        await send(self._fetch, self._admission, self._cache, batch, grant, self._inflight)
+    async def _run(self, batch: dict[str, Entry], grant: Grant, queued_at: int | None = None) -> None:
+        await send(
+            self._fetch, self._admission, self._cache, batch, grant, self._inflight, self._tracer, queued_at
+        )
 
     async def aclose(self, grace: float = 5.0) -> None:
         """Stop taking calls; let those out finish for up to ``grace`` seconds (so their grants

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from gateway.loading.cache import Outcome
@@ -25,7 +26,7 @@ class Budget:
 
 
 class Entry:
-    __slots__ = ("deadline", "future", "holders", "since", "waiters")
+    __slots__ = ("deadline", "future", "holders", "served_by", "since", "traces", "waiters")
 
     def __init__(self, future: asyncio.Future[Outcome], deadline: float, since: float) -> None:
         self.future = future
@@ -33,6 +34,9 @@ class Entry:
         self.since = since  # when it joined the queue
         self.waiters = 0
         self.holders: list[Flow] = []  # the query flows it is queued in
+        # tracing (opaque here): the operations' span contexts waiting for it, and the call's that served it
+        self.traces: list[object] = []
+        self.served_by: object | None = None
 
     def resolve(self, outcome: Outcome) -> None:
         if not self.future.done():
@@ -42,12 +46,21 @@ class Entry:
 class Flow:
     """One operation's IDs waiting, in the order it asked for them (identity is the object)."""
 
-    __slots__ = ("queue", "refs", "tenant")
+    __slots__ = ("calls", "queue", "refs", "tenant", "trace")
 
     def __init__(self, tenant: str = OPEN_TENANT) -> None:
         self.tenant = tenant
         self.queue: OrderedDict[str, Entry] = OrderedDict()
         self.refs: dict[str, int] = {}  # joins per ID not yet left (a flow may ask an ID twice)
+        # tracing (opaque here): the operation's span context, and those of the calls that served it
+        self.trace: object | None = None
+        self.calls: list[object] = []
+
+    def served(self, entries: Iterable[Entry]) -> None:
+        """Note the calls that answered ``entries`` (for the operation's span links)."""
+        for entry in entries:
+            if entry.served_by is not None and entry.served_by not in self.calls:
+                self.calls.append(entry.served_by)
 
     def __repr__(self) -> str:
         return f"Flow({self.tenant!r}, {len(self.queue)} waiting)"

@@ -3,9 +3,12 @@ built once from the settings in the app's lifespan, shared by every operation, c
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import httpx
+from opentelemetry import trace
+from opentelemetry.trace import NoOpTracer, Tracer
 
 from gateway.clock import Clock
 from gateway.config.settings import Settings
@@ -37,6 +40,7 @@ class Parts:
     poller: Poller
     readiness: Readiness
     redis: RedisLink | None = None
+    tracer: Tracer = field(default_factory=NoOpTracer)
 
     def start(self) -> None:
         self.poller.start()
@@ -92,7 +96,11 @@ def budgets(settings: Settings) -> dict[str, Budget]:
 
 
 def build_parts(
-    settings: Settings, clock: Clock, metrics: Metrics, transport: httpx.AsyncBaseTransport | None = None
+    settings: Settings,
+    clock: Clock,
+    metrics: Metrics,
+    transport: httpx.AsyncBaseTransport | None = None,
+    tracer: Tracer | None = None,
 ) -> Parts:
     if settings.credentials is None:
         raise ValueError("credentials are required to build the upstream client")
@@ -108,7 +116,7 @@ def build_parts(
         signature=settings.vod_signature,
         timeout=settings.vod_timeout,
         clock=clock,
-        on_attempt=metrics.upstream_attempt,
+        on_attempt=_observed(metrics),
     )
     ttls = CacheTTLs(settings.cache_ttl_active, settings.cache_ttl_terminal, settings.cache_ttl_not_found)
     limiter: Limiter
@@ -143,6 +151,7 @@ def build_parts(
         budgets=budgets(settings),
         on_served=metrics.served,
         on_queued=metrics.queued,
+        tracer=tracer,
     )
     metrics.waiting_by_tenant(source.queue.waiting_by_tenant)
     # polls skip the cache and yield to queries
@@ -150,4 +159,18 @@ def build_parts(
     metrics.subscribed_ids.set_function(lambda: poller.watched)
     metrics.subscriptions.set_function(lambda: poller.watches)
     readiness = Readiness(http, settings.vod_endpoint, clock, link)
-    return Parts(http, client, limiter, admission, cache, source, poller, readiness, link)
+    return Parts(
+        http, client, limiter, admission, cache, source, poller, readiness, link, tracer or NoOpTracer()
+    )
+
+
+def _observed(metrics: Metrics) -> Callable[[str, int, float], None]:
+    """Each upstream attempt: counted, and an event on its call's span (current in ``loading/call.py``)."""
+
+    def on_attempt(outcome: str, ids: int, seconds: float) -> None:
+        metrics.upstream_attempt(outcome, ids, seconds)
+        trace.get_current_span().add_event(
+            "vod.attempt", {"vod.outcome": outcome, "duration_ms": seconds * 1000}
+        )
+
+    return on_attempt

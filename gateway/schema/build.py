@@ -25,6 +25,7 @@ from gateway.schema.parsing import CodedParserCache
 from gateway.schema.scalars import SCALAR_MAP
 from gateway.schema.shape import shape_rule
 from gateway.schema.subscription import Subscription
+from gateway.schema.tracing import OperationSpans
 from gateway.schema.types import TranscodeSummary, Video
 
 
@@ -53,7 +54,8 @@ class GatewaySchema(strawberry.federation.Schema):
         )
 
 
-def build_schema(settings: Settings) -> GatewaySchema:
+def build_schema(settings: Settings, *, traced: bool = False) -> GatewaySchema:
+    """``traced``: one span per operation (``schema/tracing.py``); off, it costs nothing."""
     # Rule classes are made once: the validation cache is keyed by them, so a fresh class per
     # request (what QueryDepthLimiter(...) and MaxAliasesLimiter(...) make) would never hit it.
     rules: list[type[ASTValidationRule]] = [shape_rule(settings.max_depth, settings.max_aliases)]
@@ -67,6 +69,8 @@ def build_schema(settings: Settings) -> GatewaySchema:
         lambda: ValidationCache(maxsize=1024),
         lambda: IdBudget(max_ids=settings.max_ids),
     ]
+    if traced:
+        extensions.insert(1, lambda: OperationSpans(capture_document=settings.trace_document))
     return GatewaySchema(
         query=FederatedQuery,
         subscription=Subscription,

@@ -14,7 +14,7 @@ from strawberry.types import ExecutionResult
 
 from gateway.config.settings import Settings
 from gateway.loading.cache import CacheTTLs, Outcome
-from gateway.loading.fair import OPEN_TENANT
+from gateway.loading.fair import OPEN_TENANT, Flow
 from gateway.loading.parts import Parts
 
 
@@ -32,6 +32,8 @@ class Context:
     connection_params: dict[str, object] | None = None
     # who the operation's lookups are queued for: the API key's tenant (``open`` when keys are off)
     tenant: str = OPEN_TENANT
+    # the operation's flow in the fair queue (its span context rides on it: schema/tracing.py)
+    flow: Flow | None = None
     # an HTTP operation's result, for the response cache
     result: ExecutionResult | GraphQLExecutionResult | None = field(default=None, repr=False)
 

@@ -122,4 +122,7 @@ class Subscription:
         if parts is None:
             raise InternalFailure()
         # its first lookup is a flow of its own; the poller's rounds are the poller's flow
-        return summary_updates(parts.source.flow(info.context.tenant), parts.poller, ids, view)
+        source = parts.source.flow(info.context.tenant)
+        if info.context.flow is not None:  # the operation's span: its first call links to it
+            source.flow.trace = info.context.flow.trace
+        return summary_updates(source, parts.poller, ids, view)
