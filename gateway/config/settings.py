@@ -193,6 +193,11 @@ ROWS: tuple[Row, ...] = (
     Row(LOGGING, "trace_document", "GATEWAY_TRACE_DOCUMENT", casts.boolean, False, _BOOL,
         "put the operation's text on its span (`graphql.document`); tracing itself is on when "
         "`OTEL_TRACES_EXPORTER` is set ([docs/tracing.md](docs/tracing.md))"),
+    Row(LOGGING, "ftv1_tenants", "GATEWAY_FTV1_TENANTS", casts.csv, (), "comma-separated tenant names",
+        "tenants (API key `name=`s; `open` when keys are off) whose `apollo-federation-include-trace: ftv1` "
+        "gets Apollo's federated trace; unset: never "
+        "([docs/tracing.md](docs/tracing.md#apollo-federated-traces-ftv1))",
+        shown_default="unset"),
 )  # fmt: skip
 
 _BY_VARIABLE = {row.variable: row for row in ROWS}
@@ -240,6 +245,7 @@ class Settings:
     log_level: str = _default("log_level")
     log_json: bool = _default("log_json")
     trace_document: bool = _default("trace_document")
+    ftv1_tenants: tuple[str, ...] = _default("ftv1_tenants")
     subscription_max_ids: int = _default("subscription_max_ids")
     subscription_max_per_connection: int = _default("subscription_max_per_connection")
     poll_interval: float = _default("poll_interval")

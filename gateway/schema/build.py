@@ -25,7 +25,7 @@ from gateway.schema.parsing import CodedParserCache
 from gateway.schema.scalars import SCALAR_MAP
 from gateway.schema.shape import shape_rule
 from gateway.schema.subscription import Subscription
-from gateway.schema.tracing import OperationSpans
+from gateway.schema.tracing import OperationSpans, RouterTraces
 from gateway.schema.types import TranscodeSummary, Video
 
 
@@ -71,6 +71,9 @@ def build_schema(settings: Settings, *, traced: bool = False) -> GatewaySchema:
     ]
     if traced:
         extensions.insert(1, lambda: OperationSpans(capture_document=settings.trace_document))
+    if settings.ftv1_tenants:  # off by default: it wraps every resolver (docs/tracing.md)
+        trusted = frozenset(settings.ftv1_tenants)
+        extensions.append(lambda: RouterTraces(tenants=trusted))
     return GatewaySchema(
         query=FederatedQuery,
         subscription=Subscription,

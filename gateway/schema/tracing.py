@@ -1,6 +1,8 @@
 """One SERVER span per GraphQL operation (OpenTelemetry's GraphQL conventions), continuing the
 caller's W3C ``traceparent``; linked to the upstream calls that served it (``loading/call.py``
-links each call back to the operations it served). Only installed when tracing is on."""
+links each call back to the operations it served). Only installed when tracing is on.
+
+Apollo's federated trace (``ftv1``) is separate: :class:`RouterTraces`, for trusted tenants only."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from collections.abc import Iterator
 from opentelemetry import propagate
 from opentelemetry.trace import Span, SpanContext, SpanKind, StatusCode
 from strawberry.extensions import SchemaExtension
+from strawberry.extensions.tracing import ApolloFederationTracingExtension
 
 from gateway.schema.context import Context
 
@@ -62,3 +65,18 @@ class OperationSpans(SchemaExtension):
             span.set_attribute("graphql.errors.count", len(errors))
             if getattr(result, "data", None) is None:
                 span.set_status(StatusCode.ERROR, "no data")
+
+
+class RouterTraces(ApolloFederationTracingExtension):
+    """Strawberry's ``ftv1`` extension, answering a router's ``apollo-federation-include-trace: ftv1``
+    only for the ``tenants`` trusted with it: the trace carries per-field timings and raw error
+    messages, which other callers must not see."""
+
+    def __init__(self, *, tenants: frozenset[str]) -> None:
+        super().__init__()
+        self._tenants = tenants
+
+    def _check_should_trace(self) -> bool:
+        context = self.execution_context.context
+        trusted = isinstance(context, Context) and context.tenant in self._tenants
+        return trusted and super()._check_should_trace()

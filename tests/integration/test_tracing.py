@@ -4,8 +4,10 @@ nothing secret on any of them."""
 
 from __future__ import annotations
 
+import base64
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -16,7 +18,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from gateway.app import create_app
 from gateway.tracing import Tracing
-from tests.harness import CANARY, Emulator, gateway_settings
+from tests.harness import CANARY, Emulator, Gateway, gateway_settings
 from tests.support.server import ThreadedServer
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -107,3 +109,61 @@ def test_a_missing_video_is_counted_on_its_call(
     assert call.attributes is not None and call.attributes["vod.video_ids.not_found"] == 1
     [operation] = of_kind(exporter, SpanKind.SERVER)
     assert operation.status.status_code is StatusCode.UNSET  # a partial answer: data and errors
+
+
+def protobuf_fields(data: bytes) -> dict[int, int | bytes]:
+    """The top-level fields of a protobuf message (varints and length-delimited; others skipped)."""
+
+    def varint(at: int) -> tuple[int, int]:
+        value = shift = 0
+        while True:
+            byte = data[at]
+            value |= (byte & 0x7F) << shift
+            at, shift = at + 1, shift + 7
+            if byte < 0x80:
+                return value, at
+
+    fields: dict[int, int | bytes] = {}
+    at = 0
+    while at < len(data):
+        key, at = varint(at)
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            fields[number], at = varint(at)
+        elif wire == 2:
+            size, at = varint(at)
+            fields[number], at = data[at : at + size], at + size
+        elif wire in (1, 5):
+            at += 8 if wire == 1 else 4
+        else:
+            raise AssertionError(f"unexpected wire type {wire}")
+    return fields
+
+
+FTV1 = {"apollo-federation-include-trace": "ftv1"}
+KEYS = "router-key-00001 name=router,web-key-0000001 name=web"
+
+
+def test_ftv1_answers_only_a_trusted_tenant_that_asks(
+    emulator: Emulator, make_gateway: Callable[..., Gateway]
+) -> None:
+    gateway = make_gateway(emulator, GATEWAY_API_KEYS=KEYS, GATEWAY_FTV1_TENANTS="router")
+    ids = emulator.ids("CompleteAllSucc", 2)
+
+    def ask(key: str, headers: dict[str, str]) -> dict[str, Any]:
+        return gateway.query(QUERY, {"v": ids}, headers={"authorization": f"Bearer {key}", **headers})
+
+    traced = ask("router-key-00001", FTV1)
+    assert traced["data"]["transcodeSummaries"]
+    fields = protobuf_fields(base64.b64decode(traced["extensions"]["ftv1"]))
+    # Apollo's reports.proto Trace: end_time 3, start_time 4, duration_ns 11, root 14 (the field tree)
+    assert {3, 4, 11, 14} <= set(fields)
+    assert isinstance(fields[11], int) and fields[11] > 0
+    assert isinstance(fields[14], bytes) and fields[14]
+    assert "extensions" not in ask("web-key-0000001", FTV1)  # asks, but is not trusted with it
+    assert "extensions" not in ask("router-key-00001", {})  # trusted, but did not ask
+
+
+def test_ftv1_is_off_by_default(emulator: Emulator, gateway: Gateway) -> None:
+    body = gateway.query(QUERY, {"v": emulator.ids("CompleteAllSucc", 1)}, headers=FTV1)
+    assert "extensions" not in body
