@@ -196,8 +196,7 @@ ROWS: tuple[Row, ...] = (
     Row(LOGGING, "ftv1_tenants", "GATEWAY_FTV1_TENANTS", casts.csv, (), "comma-separated tenant names",
         "tenants (API key `name=`s; `open` when keys are off) whose `apollo-federation-include-trace: ftv1` "
         "gets Apollo's federated trace; unset: never "
-        "([docs/tracing.md](docs/tracing.md#apollo-federated-traces-ftv1))",
-        shown_default="unset"),
+        "([docs/tracing.md](docs/tracing.md#apollo-federated-traces-ftv1))"),
 )  # fmt: skip
 
 _BY_VARIABLE = {row.variable: row for row in ROWS}
