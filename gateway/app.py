@@ -82,6 +82,9 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[State]:
         parts = build_parts(settings, clock, metrics, transport, tracing.tracer)
+        if responses is not None:  # a callback's refetch drops the answers built from its videos
+            cache = responses
+            parts.refetcher.on_refreshed(lambda ids, outcomes: cache.forget(ids))
         parts.start()
         if on_started is not None:
             on_started(parts)

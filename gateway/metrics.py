@@ -32,6 +32,12 @@ class Metrics:
             buckets=(0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10),
             registry=r,
         )
+        self.callbacks = Counter(
+            "gateway_vod_callbacks",
+            "VOD event callbacks received, by result (accepted, ignored, forged, stale, missing, ...)",
+            ["result"],
+            registry=r,
+        )
         self.cache_lookups = Counter(
             "gateway_cache_lookups", "Summary cache lookups, by result (hit, miss)", ["result"], registry=r
         )

@@ -11,21 +11,19 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 from gateway.config import casts
-from gateway.config.keys import ApiKey, parse_entry
+from gateway.config.errors import SettingsError as SettingsError  # re-exported: the error of every setting
+from gateway.config.keys import ApiKey
+from gateway.config.secrets import api_keys, read_callbacks, read_credentials
 from gateway.vod.auth import SignatureVersion
+from gateway.vod.callbacks import CallbackAuth
 from gateway.vod.client import MAX_IDS_PER_CALL
 from gateway.vod.credentials import Credentials, Secret
 from gateway.vod.endpoints import endpoint_for_region
 
 CREDENTIAL_VARIABLES = ("ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET")
-
-
-class SettingsError(ValueError):
-    """A configuration problem, worded as the one line to print before exiting."""
 
 
 @dataclass(frozen=True)
@@ -55,44 +53,11 @@ def _value(env: Mapping[str, str], row: Row) -> object:
         ) from None
 
 
-def _api_keys(env: Mapping[str, str]) -> tuple[ApiKey, ...]:
-    keys = list(casts.csv(env.get("GATEWAY_API_KEYS", "")))
-    path = env.get("GATEWAY_API_KEYS_FILE", "").strip()
-    if path:
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise SettingsError(f"GATEWAY_API_KEYS_FILE={path!r} cannot be read: {exc.strerror}") from None
-        listed = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.strip().startswith("#")]
-        if not listed:  # an empty or unpopulated secret file must not leave the gateway open
-            raise SettingsError(f"GATEWAY_API_KEYS_FILE={path!r} holds no keys (one per line, # comments)")
-        keys += listed
-    entries = []
-    for number, entry in enumerate(keys, 1):
-        try:
-            entries.append(parse_entry(entry))
-        except ValueError as exc:  # the message names the entry by its place, never shows the key
-            raise SettingsError(f"API key entry {number} is not valid: {exc or 'a number > 0'}") from None
-    return tuple(entries)
-
-
 def _max_ids(env: Mapping[str, str]) -> object:
     """What the account serves within VOD_MAX_WAIT, unless GATEWAY_MAX_IDS says otherwise."""
     qps, wait = _value(env, row_of("VOD_QPS")), _value(env, row_of("VOD_MAX_WAIT"))
     served = max(1, int(qps * MAX_IDS_PER_CALL * wait))  # type: ignore[operator]
     return _value(env, replace(row_of("GATEWAY_MAX_IDS"), default=served))
-
-
-def read_credentials(env: Mapping[str, str]) -> Credentials | None:
-    key_id = env.get("ALIBABA_CLOUD_ACCESS_KEY_ID", "").strip()
-    secret = env.get("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "").strip()
-    token = env.get("ALIBABA_CLOUD_SECURITY_TOKEN", "").strip()
-    if not key_id and not secret:
-        return None
-    if not key_id or not secret:
-        missing = "ALIBABA_CLOUD_ACCESS_KEY_ID" if not key_id else "ALIBABA_CLOUD_ACCESS_KEY_SECRET"
-        raise SettingsError(f"{missing} is not set (both the key ID and its secret are needed)")
-    return Credentials(key_id, Secret(secret), Secret(token) if token else None)
 
 
 def _endpoint(env: Mapping[str, str]) -> object:
@@ -101,6 +66,7 @@ def _endpoint(env: Mapping[str, str]) -> object:
 
 
 UPSTREAM, LIMITS, CACHES = "Credentials & upstream", "Account limit & scheduling", "Caches"
+CALLBACKS = "VOD callbacks"
 EDGE, SUBSCRIPTIONS, REPLICAS, LOGGING = "Edge & security", "Subscriptions", "Replicas", "Logging & tracing"
 _REGION = "cn-shanghai"
 _WHOLE, _BOOL, _SECONDS, _SECONDS_ON = "a whole number >= 1", "true or false", "seconds >= 0", "seconds > 0"
@@ -161,7 +127,7 @@ ROWS: tuple[Row, ...] = (
         "comma-separated keys; when set, `/graphql` needs `Authorization: Bearer <key>`. Each key "
         "is a tenant of the fair queue; an entry may add `name=<tenant>`, `weight=<share>` (default "
         "1) and `cap=<IDs per second>`, space-separated: `k1 name=reports weight=0.5 cap=50,k2`",
-        read=_api_keys),
+        read=api_keys),
     Row(EDGE, None, "GATEWAY_API_KEYS_FILE", str, None, "",
         "a file of keys, one entry per line (as above, `#` comments), added to the above; a file "
         "without any key stops start-up"),
@@ -186,6 +152,15 @@ ROWS: tuple[Row, ...] = (
         "replicas sharing the account; each takes `VOD_QPS / GATEWAY_REPLICAS` if Redis is lost"),
     Row(REPLICAS, "redis_timeout", "GATEWAY_REDIS_TIMEOUT", casts.positive_float, 0.25, _SECONDS_ON,
         "deadline of one Redis command; past it the gateway is degraded at once (probed in the background)"),
+    Row(CALLBACKS, "callbacks", "VOD_CALLBACK_AUTH_KEY", str, None, "",
+        "the AuthKey of VOD's callback authentication: set, `POST /vod/callback` is on "
+        "([docs/callbacks.md](docs/callbacks.md))", read=read_callbacks),
+    Row(CALLBACKS, None, "VOD_CALLBACK_URL", str, None, "",
+        "the callback URL exactly as configured in `SetMessageCallback` (the signature covers it)"),
+    Row(CALLBACKS, None, "VOD_CALLBACK_AUTH_KEY_PREVIOUS", str, None, "",
+        "the previous AuthKey, during a rotation"),
+    Row(CALLBACKS, "callback_max_skew", "VOD_CALLBACK_MAX_SKEW", casts.positive_float, 300.0, _SECONDS_ON,
+        "seconds a callback's `X-VOD-TIMESTAMP` may differ from the gateway's clock"),
     Row(LOGGING, "log_level", "GATEWAY_LOG_LEVEL", casts.log_level, "INFO", "DEBUG, INFO, WARNING or ERROR",
         "`DEBUG`, `INFO`, `WARNING`, `ERROR`"),
     Row(LOGGING, "log_json", "GATEWAY_LOG_JSON", casts.boolean, True, _BOOL,
@@ -243,6 +218,8 @@ class Settings:
     redis_timeout: float = _default("redis_timeout")
     log_level: str = _default("log_level")
     log_json: bool = _default("log_json")
+    callbacks: CallbackAuth | None = field(default=_default("callbacks"), repr=False)
+    callback_max_skew: float = _default("callback_max_skew")
     trace_document: bool = _default("trace_document")
     ftv1_tenants: tuple[str, ...] = _default("ftv1_tenants")
     subscription_max_ids: int = _default("subscription_max_ids")

@@ -5,12 +5,14 @@ each time, though every summary in it comes from the summary cache. This cache a
 repeat from the encoded bytes of the first answer. It is keyed by the exact request body, holds only
 answers without errors (or whose only errors are VIDEO_NOT_FOUND), and lives at most ``ttl`` seconds
 and never longer than the shortest summary TTL behind the answer, so a repeat is at most that much
-staler than the summary cache itself. Authentication and body limits run before it.
+staler than the summary cache itself. Authentication and body limits run before it. A VOD
+callback about a video drops every answer built from it at once (:meth:`ResponseCache.invalidate`).
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from gateway.clock import Clock
@@ -22,6 +24,7 @@ class CachedResponse:
     body: bytes
     outcome: str
     codes: tuple[str, ...]
+    videos: frozenset[str] = frozenset()
 
 
 class ResponseCache:
@@ -30,21 +33,57 @@ class ResponseCache:
         self._clock = clock
         self._max = max_entries
         self._entries: OrderedDict[bytes, CachedResponse] = OrderedDict()
+        self._by_video: dict[str, set[bytes]] = {}  # video -> keys of the answers built from it
 
     def get(self, key: bytes) -> CachedResponse | None:
         entry = self._entries.get(key)
         if entry is None:
             return None
         if entry.expires <= self._clock.now():
-            del self._entries[key]
+            self._drop(key)
             return None
         return entry
 
-    def put(self, key: bytes, body: bytes, ttl: float, outcome: str, codes: tuple[str, ...]) -> None:
+    def put(
+        self,
+        key: bytes,
+        body: bytes,
+        ttl: float,
+        outcome: str,
+        codes: tuple[str, ...],
+        videos: Iterable[str] = (),
+    ) -> None:
         ttl = min(ttl, self.ttl)
         if ttl <= 0:
             return
-        self._entries[key] = CachedResponse(self._clock.now() + ttl, body, outcome, codes)
-        self._entries.move_to_end(key)
+        if key in self._entries:
+            self._drop(key)
+        entry = CachedResponse(self._clock.now() + ttl, body, outcome, codes, frozenset(videos))
+        self._entries[key] = entry
+        for video_id in entry.videos:
+            self._by_video.setdefault(video_id, set()).add(key)
         while len(self._entries) > self._max:
-            self._entries.popitem(last=False)
+            self._drop(next(iter(self._entries)))
+
+    def invalidate(self, video_ids: Iterable[str]) -> int:
+        """Drop every answer built from any of ``video_ids``; how many were dropped."""
+        keys = {k for v in video_ids for k in self._by_video.get(v, ())}
+        for key in keys:
+            self._drop(key)
+        return len(keys)
+
+    def forget(self, video_ids: Iterable[str]) -> None:
+        """:meth:`invalidate`, for listeners that want no answer."""
+        self.invalidate(video_ids)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def _drop(self, key: bytes) -> None:
+        entry = self._entries.pop(key)
+        for video_id in entry.videos:
+            keys = self._by_video.get(video_id)
+            if keys is not None:
+                keys.discard(key)
+                if not keys:
+                    del self._by_video[video_id]

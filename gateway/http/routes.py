@@ -13,6 +13,7 @@ from starlette.types import Receive, Scope, Send
 from gateway.config.settings import Settings
 from gateway.http import explorer
 from gateway.http.auth import ApiKeys, RequireApiKey
+from gateway.http.callbacks import callback_route
 from gateway.http.view import GatewayGraphQL, parts_of
 from gateway.metrics import Metrics
 
@@ -66,7 +67,12 @@ def routes(settings: Settings, view: GatewayGraphQL, metrics: Metrics, default_q
     if keys:
         rejected = metrics.operations.labels("rejected").inc
         guard = [Middleware(RequireApiKey, keys=keys, on_reject=rejected, exempt=graphql.is_explorer)]
+    public: list[BaseRoute] = []
+    if settings.callbacks is not None:  # its own signature, not an API key (a VOD server has none)
+        counted = metrics.callbacks.labels
+        public.append(callback_route(settings, settings.callbacks, lambda result: counted(result).inc()))
     return [
+        *public,
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         metrics_endpoint(metrics),

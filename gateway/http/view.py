@@ -160,7 +160,9 @@ class GatewayGraphQL(GraphQL[Context, None]):
         codes = error_codes(cast("ExecutionResult", result))
         if set(codes) <= {ErrorCode.VIDEO_NOT_FOUND.value}:
             outcome = _outcome(codes, result.data)
-            self._responses.put(key, bytes(response.body), context.shortest_ttl, outcome, codes)
+            self._responses.put(
+                key, bytes(response.body), context.shortest_ttl, outcome, codes, context.videos
+            )
 
     async def execute_operation(self, *args: Any, **kwargs: Any) -> Any:
         result = await super().execute_operation(*args, **kwargs)

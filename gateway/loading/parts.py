@@ -18,6 +18,7 @@ from gateway.loading.fair import Budget
 from gateway.loading.limiter import Admission, Limiter, SlidingWindowLimiter, attempt_bound
 from gateway.loading.poller import Poller
 from gateway.loading.redis_link import RedisLink
+from gateway.loading.refetch import Refetcher
 from gateway.loading.shared import redis_parts
 from gateway.metrics import Metrics
 from gateway.vod.client import Admit, VodClient
@@ -41,11 +42,16 @@ class Parts:
     readiness: Readiness
     redis: RedisLink | None = None
     tracer: Tracer = field(default_factory=NoOpTracer)
+    refetcher: Refetcher = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.refetcher = Refetcher(self.source, self.poller, self.poller.clock)
 
     def start(self) -> None:
         self.poller.start()
 
     async def aclose(self) -> None:
+        await self.refetcher.aclose()
         await self.poller.aclose()
         await self.source.aclose()
         await self.http.aclose()

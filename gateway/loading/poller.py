@@ -128,7 +128,7 @@ class Poller:
         on_round: Callable[[int, float], None] | None = None,
     ) -> None:
         self._lookup = lookup
-        self._clock = clock
+        self.clock = clock
         self._interval = interval
         self._chunk = chunk
         self._on_round = on_round  # (IDs polled, seconds the round took)
@@ -206,16 +206,16 @@ class Poller:
                 await self.poll_round(due)
             except Exception as exc:  # a bug: every subscriber would wait for good; poll on instead
                 log.error("poll round failed unexpectedly: %s: %s", type(exc).__name__, exc)
-            await self._clock.sleep(self._interval)
+            await self.clock.sleep(self._interval)
 
     async def poll_round(self, ids: Sequence[str]) -> None:
         """Look up ``ids`` once, in calls of ``chunk``, and hand the answers out as each call ends."""
-        started = self._clock.now()
+        started = self.clock.now()
         chunks = [ids[i : i + self._chunk] for i in range(0, len(ids), self._chunk)]
         await asyncio.gather(*(self._poll(c) for c in chunks))
         self.rounds += 1
         if self._on_round is not None:
-            self._on_round(len(ids), self._clock.now() - started)
+            self._on_round(len(ids), self.clock.now() - started)
 
     async def _poll(self, ids: Sequence[str]) -> None:
         try:
@@ -224,10 +224,15 @@ class Poller:
             log.error("poll lookup failed unexpectedly: %s: %s", type(exc).__name__, exc)
             self.errors += len(ids)
             return
+        self.deliver(ids, outcomes)
+
+    def deliver(self, ids: Sequence[str], outcomes: Sequence[Outcome]) -> None:
+        """Hand fresh answers to each video's watchers: a poll's, or a refetch's after a VOD
+        callback (``refetch.py``); a final one stops the polling of that video."""
         for video_id, outcome in zip(ids, outcomes, strict=True):
             watchers = self._watchers.get(video_id)
             if watchers is None:
-                continue  # released while the call was out
+                continue  # released while the call was out, or watched by nobody here
             if not isinstance(outcome, TranscodeSummaryRecord | VideoNotFound):
                 self.errors += 1  # throttled or failed: the next round asks again
                 continue

@@ -37,7 +37,13 @@ class Context:
     # an HTTP operation's result, for the response cache
     result: ExecutionResult | GraphQLExecutionResult | None = field(default=None, repr=False)
 
+    # the videos whose outcomes this operation used: a callback about one drops the cached answer
+    videos: set[str] = field(default_factory=set)
+
     def used(self, outcome: Outcome) -> None:
+        video_id = getattr(outcome, "video_id", None)
+        if isinstance(video_id, str):
+            self.videos.add(video_id)
         ttl = self.ttls.ttl_for(outcome)
         if ttl < self.shortest_ttl:
             self.shortest_ttl = ttl

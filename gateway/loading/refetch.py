@@ -1,0 +1,85 @@
+"""Refetches triggered by VOD's callbacks: a callback says "look again", never what changed.
+
+Triggers for the same video within ``window`` seconds cost one lookup, and a duplicate delivery
+nothing more. The lookup goes through the scheduler as a flow of its own tenant (``vod-callbacks``,
+new flows first: ahead of the queries already queued), always from the upstream. Its answers then
+refresh the summary cache (as every call does), reach the poller's watchers at once, and are
+handed to ``on_refreshed`` (the response cache drops the answers built from those videos; with
+Redis, the other replicas are told).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+from collections.abc import Callable, Sequence
+
+from gateway.clock import Clock
+from gateway.loading.batcher import Batcher
+from gateway.loading.cache import Outcome
+from gateway.loading.fair import Flow
+from gateway.loading.poller import Poller
+
+log = logging.getLogger("gateway.callbacks")
+
+CALLBACK_TENANT = "vod-callbacks"
+Refreshed = Callable[[Sequence[str], Sequence[Outcome]], None]
+
+
+def _never(outcome: Outcome) -> bool:
+    return False  # a callback means the cached answer may be stale: always ask the upstream
+
+
+class Refetcher:
+    def __init__(self, source: Batcher, poller: Poller, clock: Clock, window: float = 0.25) -> None:
+        self._source = source
+        self._poller = poller
+        self._clock = clock
+        self._window = window
+        self._pending: dict[str, None] = {}  # ordered set: IDs triggered, not yet looked up
+        self._task: asyncio.Task[None] | None = None
+        self._listeners: list[Refreshed] = []
+        self.triggers = 0
+        self.lookups = 0  # IDs looked up: triggers minus what coalescing saved
+
+    def on_refreshed(self, listener: Refreshed) -> None:
+        self._listeners.append(listener)
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    @property
+    def idle(self) -> bool:
+        """Nothing triggered is waiting or being looked up."""
+        return not self._pending and (self._task is None or self._task.done())
+
+    def trigger(self, video_id: str) -> None:
+        """Look ``video_id`` up again soon (returns at once: the callback is answered 200 first)."""
+        self.triggers += 1
+        self._pending[video_id] = None
+        if self._task is None or self._task.done():
+            # its own context: the refetch serves every subscriber, not the callback's request
+            self._task = asyncio.get_running_loop().create_task(self._flush(), context=contextvars.Context())
+
+    async def _flush(self) -> None:
+        await self._clock.sleep(self._window)  # later triggers for the same videos join this one
+        while self._pending:
+            ids, self._pending = list(self._pending), {}
+            self.lookups += len(ids)
+            try:
+                outcomes = await self._source.load_many(ids, _never, Flow(CALLBACK_TENANT))
+                self._poller.deliver(ids, outcomes)
+                for listener in self._listeners:
+                    listener(ids, outcomes)
+            except Exception as exc:  # a bug: the poller still reconciles; never lose the loop
+                log.error("callback refetch failed unexpectedly: %s: %s", type(exc).__name__, exc)
+
+    async def aclose(self) -> None:
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
