@@ -7,6 +7,7 @@ import asyncio
 import gc
 import logging
 import os
+import secrets
 import sys
 import warnings
 from collections.abc import Sequence
@@ -14,6 +15,8 @@ from collections.abc import Sequence
 import uvicorn
 
 from gateway.config.settings import CREDENTIAL_VARIABLES, Settings, SettingsError, load_settings
+from gateway.vod.callbacks import CallbackAuth
+from gateway.vod.credentials import Secret
 
 log = logging.getLogger("gateway.cli")
 
@@ -113,6 +116,7 @@ async def _serve(settings: Settings, host: str, port: int, emulator: bool, emula
         if emulator:
             embedded = await start_embedded_emulator(emulator_port)
             settings = settings.with_overrides(credentials=embedded.credentials, vod_endpoint=embedded.url)
+            settings = _with_emulated_callbacks(settings, host, port)
             default_query = embedded.default_query
         await check_redis(settings)  # unreachable at start: one line and exit 2, not a degraded start
         if default_query:
@@ -130,6 +134,8 @@ async def _serve(settings: Settings, host: str, port: int, emulator: bool, emula
         gc.freeze()  # start-up objects never need scanning again: shorter GC pauses, better p99
         port = _bound_port(server, port)  # --port 0: the one the system chose
         if embedded is not None:
+            if settings.callbacks is not None:  # it calls back to where we listen, as VOD would
+                embedded.send_callbacks(f"http://127.0.0.1:{port}/vod/callback", settings.callbacks)
             print(embedded.banner(host, port), flush=True)
         else:
             where = f"http://{host}:{port}/graphql"
@@ -138,6 +144,15 @@ async def _serve(settings: Settings, host: str, port: int, emulator: bool, emula
     finally:
         if embedded is not None:
             await embedded.stop()
+
+
+def _with_emulated_callbacks(settings: Settings, host: str, port: int) -> Settings:
+    """``serve --emulator`` turns VOD's callbacks on with a fresh AuthKey, unless they are
+    configured already (then the emulator signs with that key and URL)."""
+    if settings.callbacks is not None:
+        return settings
+    url = f"http://{host}:{port}/vod/callback"  # what "VOD" is configured with: the signature covers it
+    return settings.with_overrides(callbacks=CallbackAuth(url, (Secret(secrets.token_urlsafe(24)),)))
 
 
 def _bound_port(server: uvicorn.Server, asked: int) -> int:

@@ -26,6 +26,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from gateway.clock import Clock, MonotonicClock
+from gateway.emulator.callbacks import CallbackConfig
 from gateway.emulator.config import FAULT_KINDS, EmulatorConfig, parse_faults
 from gateway.emulator.faults import QuietResets
 from gateway.emulator.model import utc
@@ -60,7 +61,17 @@ def create_emulator_app(
         if not window > 0 or math.isinf(window):
             return _bad_request("window must be a positive number of seconds")
         detail = request.query_params.get("detail", "") in ("1", "true", "yes")
-        return JSONResponse(_state(request).stats.to_json(window, detail))
+        emulator = _state(request)
+        body = emulator.stats.to_json(window, detail)
+        if emulator.callbacks is not None:
+            d = emulator.callbacks.deliveries
+            body["callbacks"] = {
+                "sent": d.sent,
+                "attempts": d.attempts,
+                "lost": d.lost,
+                "duplicated": d.duplicated,
+            }
+        return JSONResponse(body)
 
     async def reset(request: Request) -> JSONResponse:
         _state(request).reset()
@@ -112,10 +123,23 @@ def create_emulator_app(
         quiet = QuietResets()
         server_log = logging.getLogger("uvicorn.error")
         server_log.addFilter(quiet)
+        if config.callback_url is not None and config.callback_key:
+            state.send_callbacks(
+                CallbackConfig(
+                    config.callback_url,
+                    config.callback_key,
+                    config.callback_loss,
+                    config.callback_duplicate,
+                    config.callback_delay,
+                ),
+                wall,
+            )
         try:
             yield
         finally:
             server_log.removeFilter(quiet)
+            if state.callbacks is not None:
+                await state.callbacks.aclose()
 
     app = Starlette(
         routes=[

@@ -82,6 +82,11 @@ class EmulatorConfig:
     seed: int = 1
     keys: tuple[AccessKey, ...] = field(default=(DEMO_KEY,), repr=False)
     hang_seconds: float = 120.0
+    callback_url: str | None = None  # where to POST event callbacks (callbacks.py); None: none sent
+    callback_key: str | None = field(default=None, repr=False)  # the AuthKey that signs them
+    callback_loss: float = 0.0
+    callback_duplicate: float = 0.0
+    callback_delay: float = 0.0
 
     def __post_init__(self) -> None:
         lo, hi = self.latency_ms
@@ -95,6 +100,8 @@ class EmulatorConfig:
             raise ValueError("at least one access key is required")
         if self.hang_seconds < 0:
             raise ValueError("hang_seconds must be >= 0")
+        if self.callback_url is not None and not self.callback_key:
+            raise ValueError("a callback URL needs a callback key (--callback-key)")
 
     def key(self, access_key_id: str) -> AccessKey | None:
         return next((k for k in self.keys if k.access_key_id == access_key_id), None)
@@ -145,6 +152,19 @@ def parse_keys(text: str) -> tuple[AccessKey, ...]:
     return tuple(keys)
 
 
+def _probability(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise ValueError
+    return value
+
+
+def _callback_url(text: str) -> str:
+    if not text.strip().startswith(("http://", "https://")):
+        raise ValueError
+    return text.strip()
+
+
 def _non_negative_int(text: str) -> int:
     value = int(text)
     if value < 0:
@@ -179,6 +199,16 @@ _KNOBS = (
     _Knob("keys", "--keys", "VOD_EMULATOR_KEYS", parse_keys,
           "'id:secret[:token]' pairs separated by commas",
           "accepted key pairs id:secret[:sts-token],... (default: the demo pair)", secret=True),
+    _Knob("callback_url", "--callback-url", "VOD_EMULATOR_CALLBACK_URL", _callback_url, "an http(s) URL",
+          "POST signed StreamTranscodeComplete and TranscodeComplete events here (default: none)"),
+    _Knob("callback_key", "--callback-key", "VOD_EMULATOR_CALLBACK_KEY", str, "a string",
+          "the AuthKey that signs the callbacks", secret=True),
+    _Knob("callback_loss", "--callback-loss", "VOD_EMULATOR_CALLBACK_LOSS", _probability,
+          "a probability 0..1", "share of events never delivered (default 0)"),
+    _Knob("callback_duplicate", "--callback-duplicate", "VOD_EMULATOR_CALLBACK_DUPLICATE", _probability,
+          "a probability 0..1", "share of events delivered twice (default 0)"),
+    _Knob("callback_delay", "--callback-delay", "VOD_EMULATOR_CALLBACK_DELAY", float, "seconds",
+          "seconds before an event's first attempt (default 0)"),
 )  # fmt: skip
 
 

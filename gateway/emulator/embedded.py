@@ -17,9 +17,12 @@ import uvicorn
 
 from gateway.config.settings import SettingsError
 from gateway.emulator.app import create_emulator_app
+from gateway.emulator.callbacks import CallbackConfig
 from gateway.emulator.catalogue import Catalogue
 from gateway.emulator.config import EmulatorConfig
 from gateway.emulator.model import ALL_FAILED, ALL_SUCCEEDED, PROCESSING
+from gateway.emulator.state import EmulatorState
+from gateway.vod.callbacks import CallbackAuth
 from gateway.vod.credentials import Credentials, Secret
 
 DEMO_LATENCY_MS = (20.0, 60.0)
@@ -32,6 +35,19 @@ class EmbeddedEmulator:
     catalogue: Catalogue
     server: uvicorn.Server
     task: asyncio.Task[None]
+
+    state: EmulatorState | None = None
+
+    def send_callbacks(self, target: str, auth: CallbackAuth) -> None:
+        """Deliver event callbacks to the gateway at ``target``, signed as ``auth`` configures,
+        with the ``VOD_EMULATOR_CALLBACK_*`` loss, duplicate and delay knobs."""
+        assert self.state is not None
+        knobs = self.state.config
+        key = auth.keys[0].reveal()
+        config = CallbackConfig(
+            target, key, knobs.callback_loss, knobs.callback_duplicate, knobs.callback_delay, auth.url
+        )
+        self.state.send_callbacks(config)
 
     async def stop(self) -> None:
         self.server.should_exit = True
@@ -126,4 +142,5 @@ async def start_embedded_emulator(
     key = config.keys[0]
     token = Secret(key.security_token) if key.security_token else None
     creds = Credentials(key.access_key_id, Secret(key.secret), token)
-    return EmbeddedEmulator(f"http://127.0.0.1:{bound}", creds, app.state.emulator.catalogue, server, task)
+    state: EmulatorState = app.state.emulator
+    return EmbeddedEmulator(f"http://127.0.0.1:{bound}", creds, state.catalogue, server, task, state)

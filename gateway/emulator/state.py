@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from gateway.clock import Clock
 from gateway.emulator.auth import Verifier
+from gateway.emulator.callbacks import CallbackConfig, CallbackSender
 from gateway.emulator.catalogue import Catalogue
 from gateway.emulator.config import EmulatorConfig
 from gateway.emulator.faults import FaultInjector
@@ -27,6 +28,16 @@ class EmulatorState:
     verifier: Verifier
     faults: FaultInjector
     latency_rng: random.Random
+    callbacks: CallbackSender | None = None
+
+    def send_callbacks(self, config: CallbackConfig, wall: Callable[[], float] = time.time) -> CallbackSender:
+        """Start delivering event callbacks (the app's lifespan, or ``serve --emulator`` once it
+        knows its own URL)."""
+        if self.callbacks is not None:
+            raise RuntimeError("callbacks are already being sent")
+        self.callbacks = CallbackSender(config, self.catalogue, self.clock, self.config.seed, wall)
+        self.callbacks.start()
+        return self.callbacks
 
     @classmethod
     def build(

@@ -46,6 +46,8 @@ class SummaryCache(Protocol):
 
     async def put_many(self, outcomes: Mapping[str, Outcome]) -> None: ...
 
+    async def forget(self, ids: Sequence[str]) -> None: ...
+
 
 async def read_cached(
     cache: SummaryCache | None,
@@ -101,3 +103,7 @@ class MemoryCache:
             entries.move_to_end(video_id)
         while len(entries) > self._max:
             entries.popitem(last=False)
+
+    async def forget(self, ids: Sequence[str]) -> None:
+        for video_id in ids:
+            self._entries.pop(video_id, None)

@@ -45,7 +45,7 @@ class Parts:
     refetcher: Refetcher = field(init=False)
 
     def __post_init__(self) -> None:
-        self.refetcher = Refetcher(self.source, self.poller, self.poller.clock)
+        self.refetcher = Refetcher(self.source, self.poller, self.poller.clock, self.cache)
 
     def start(self) -> None:
         self.poller.start()

@@ -81,6 +81,15 @@ class RedisCache:
         except REDIS_FAILURES as exc:
             self._failed("put", len(entries), exc)
 
+    async def forget(self, ids: Sequence[str]) -> None:
+        """Drop ``ids`` (a VOD callback said they changed); a failure is counted and dropped."""
+        if not ids or not await self._usable():
+            return
+        try:
+            await self._client.delete(*(self.key(i) for i in ids))
+        except REDIS_FAILURES as exc:
+            self._failed("forget", len(ids), exc)
+
     async def _usable(self) -> bool:
         if self._link is None:
             return True

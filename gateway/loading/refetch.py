@@ -1,11 +1,12 @@
 """Refetches triggered by VOD's callbacks: a callback says "look again", never what changed.
 
-Triggers for the same video within ``window`` seconds cost one lookup, and a duplicate delivery
-nothing more. The lookup goes through the scheduler as a flow of its own tenant (``vod-callbacks``,
-new flows first: ahead of the queries already queued), always from the upstream. Its answers then
-refresh the summary cache (as every call does), reach the poller's watchers at once, and are
-handed to ``on_refreshed`` (the response cache drops the answers built from those videos; with
-Redis, the other replicas are told).
+A video nobody subscribes to costs no call: its cached summary is dropped (the next query asks
+the upstream), with the answers built from it. For a watched video, triggers within ``window``
+seconds cost one lookup, and a duplicate delivery nothing more. The lookup goes through the
+scheduler as a flow of its own tenant (``vod-callbacks``; new flows first: ahead of the queries
+already queued), always from the upstream. Its answers refresh the summary cache (as every call
+does), reach the poller's watchers at once, and are handed to ``on_refreshed`` listeners (the
+response cache drops the answers built from those videos).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Callable, Sequence
 
 from gateway.clock import Clock
 from gateway.loading.batcher import Batcher
-from gateway.loading.cache import Outcome
+from gateway.loading.cache import Outcome, SummaryCache
 from gateway.loading.fair import Flow
 from gateway.loading.poller import Poller
 
@@ -32,12 +33,21 @@ def _never(outcome: Outcome) -> bool:
 
 
 class Refetcher:
-    def __init__(self, source: Batcher, poller: Poller, clock: Clock, window: float = 0.25) -> None:
+    def __init__(
+        self,
+        source: Batcher,
+        poller: Poller,
+        clock: Clock,
+        cache: SummaryCache | None = None,
+        window: float = 0.25,
+    ) -> None:
         self._source = source
+        self._cache = cache
         self._poller = poller
         self._clock = clock
         self._window = window
-        self._pending: dict[str, None] = {}  # ordered set: IDs triggered, not yet looked up
+        self._pending: dict[str, None] = {}  # ordered set: watched IDs triggered, not yet looked up
+        self._forgotten: dict[str, None] = {}  # unwatched IDs triggered: dropped, not looked up
         self._task: asyncio.Task[None] | None = None
         self._listeners: list[Refreshed] = []
         self.triggers = 0
@@ -53,18 +63,30 @@ class Refetcher:
     @property
     def idle(self) -> bool:
         """Nothing triggered is waiting or being looked up."""
-        return not self._pending and (self._task is None or self._task.done())
+        return not self._pending and not self._forgotten and (self._task is None or self._task.done())
 
     def trigger(self, video_id: str) -> None:
         """Look ``video_id`` up again soon (returns at once: the callback is answered 200 first)."""
         self.triggers += 1
-        self._pending[video_id] = None
+        if not self._poller.refcount(video_id):
+            self._forgotten[video_id] = None
+        else:
+            self._pending[video_id] = None
         if self._task is None or self._task.done():
             # its own context: the refetch serves every subscriber, not the callback's request
             self._task = asyncio.get_running_loop().create_task(self._flush(), context=contextvars.Context())
 
     async def _flush(self) -> None:
         await self._clock.sleep(self._window)  # later triggers for the same videos join this one
+        while self._forgotten:
+            ids, self._forgotten = list(self._forgotten), {}
+            try:
+                if self._cache is not None:
+                    await self._cache.forget(ids)
+                for listener in self._listeners:
+                    listener(ids, [])
+            except Exception as exc:
+                log.error("callback invalidation failed unexpectedly: %s: %s", type(exc).__name__, exc)
         while self._pending:
             ids, self._pending = list(self._pending), {}
             self.lookups += len(ids)

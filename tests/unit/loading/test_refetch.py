@@ -45,12 +45,12 @@ def parts() -> tuple[Upstream, Batcher, Poller, Refetcher, ManualClock]:
     cache = MemoryCache(CacheTTLs(active=600, terminal=600), clock)
     batcher = Batcher(upstream, Admission(SlidingWindowLimiter(15, clock), clock), clock, cache=cache)
     poller = Poller(batcher.poll_many, clock, interval=600)
-    return upstream, batcher, poller, Refetcher(batcher, poller, clock, window=0.25), clock
+    return upstream, batcher, poller, Refetcher(batcher, poller, clock, cache, window=0.25), clock
 
 
 async def test_duplicate_triggers_within_the_window_cost_one_lookup_past_the_cache() -> None:
     upstream, batcher, poller, refetcher, clock = parts()
-    await batcher.load_many(["a"])  # cached as PROCESSING for 600 s
+    await batcher.load_many(["a", "b"])  # cached as PROCESSING for 600 s
     upstream.status = SummaryStatus.COMPLETE_ALL_SUCC
     refreshed: list[tuple[list[str], list[Outcome]]] = []
     refetcher.on_refreshed(lambda ids, outcomes: refreshed.append((list(ids), list(outcomes))))
@@ -58,18 +58,17 @@ async def test_duplicate_triggers_within_the_window_cost_one_lookup_past_the_cac
     watch.add(["a"])
     for _ in range(3):  # VOD delivers the same event more than once
         refetcher.trigger("a")
-    refetcher.trigger("b")
+    refetcher.trigger("b")  # watched by nobody: dropped from the cache, not looked up
     await until(lambda: clock.sleepers == 1)  # the refetch waits out its window
-    assert upstream.calls == [["a"]]  # nothing before the window ends
+    assert upstream.calls == [["a", "b"]]  # nothing before the window ends
     await clock.advance(0.25)
-    await until(lambda: bool(refreshed))
-    assert upstream.calls == [["a"], ["a", "b"]]  # one lookup for four triggers, not the cache's answer
-    assert (refetcher.triggers, refetcher.lookups) == (4, 2)
-    [(ids, outcomes)] = refreshed
-    assert ids == ["a", "b"]
-    assert [o.status for o in outcomes if isinstance(o, TranscodeSummaryRecord)] == [
-        SummaryStatus.COMPLETE_ALL_SUCC
-    ] * 2
+    await until(lambda: refetcher.idle)
+    assert upstream.calls == [["a", "b"], ["a"]]  # one lookup for three triggers, not the cache's answer
+    assert (refetcher.triggers, refetcher.lookups) == (4, 1)
+    [(forgotten, none), (ids, outcomes)] = refreshed
+    assert (forgotten, none, ids) == (["b"], [], ["a"])
+    statuses = [o.status for o in outcomes if isinstance(o, TranscodeSummaryRecord)]
+    assert statuses == [SummaryStatus.COMPLETE_ALL_SUCC]
     changes = await watch.changes()
     assert changes["a"].status is SummaryStatus.COMPLETE_ALL_SUCC  # type: ignore[union-attr]
     assert poller.due() == []  # final: the poller stops polling it
@@ -77,12 +76,16 @@ async def test_duplicate_triggers_within_the_window_cost_one_lookup_past_the_cac
     [cached] = await batcher.load_many(["a"])
     assert cached.status is SummaryStatus.COMPLETE_ALL_SUCC  # type: ignore[union-attr]
     assert len(upstream.calls) == 2
+    [fresh] = await batcher.load_many(["b"])  # its stale entry is gone: asked anew
+    assert fresh.status is SummaryStatus.COMPLETE_ALL_SUCC  # type: ignore[union-attr]
+    assert upstream.calls[-1] == ["b"]
     await refetcher.aclose()
     await batcher.aclose()
 
 
 async def test_a_trigger_after_the_lookup_started_is_looked_up_again() -> None:
-    upstream, batcher, _, refetcher, clock = parts()
+    upstream, batcher, poller, refetcher, clock = parts()
+    poller.watch().add(["a"])
     refetcher.trigger("a")
     await until(lambda: clock.sleepers == 1)
     await clock.advance(0.25)
