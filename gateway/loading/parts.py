@@ -17,6 +17,7 @@ from gateway.loading.cache import CacheTTLs, MemoryCache, SummaryCache
 from gateway.loading.fair import Budget
 from gateway.loading.limiter import Admission, Limiter, SlidingWindowLimiter, attempt_bound
 from gateway.loading.poller import Poller
+from gateway.loading.redis_events import CallbackFanout
 from gateway.loading.redis_link import RedisLink
 from gateway.loading.refetch import Refetcher
 from gateway.loading.shared import redis_parts
@@ -42,6 +43,7 @@ class Parts:
     readiness: Readiness
     redis: RedisLink | None = None
     tracer: Tracer = field(default_factory=NoOpTracer)
+    fanout: CallbackFanout | None = None  # callbacks shared with the other replicas (Redis)
     refetcher: Refetcher = field(init=False)
 
     def __post_init__(self) -> None:
@@ -49,9 +51,14 @@ class Parts:
 
     def start(self) -> None:
         self.poller.start()
+        if self.fanout is not None:
+            self.fanout.start(self.refetcher.remote)
+            self.refetcher.publish_to(self.fanout.publish)
 
     async def aclose(self) -> None:
         await self.refetcher.aclose()
+        if self.fanout is not None:
+            await self.fanout.aclose()
         await self.poller.aclose()
         await self.source.aclose()
         await self.http.aclose()
@@ -165,9 +172,12 @@ def build_parts(
     metrics.subscribed_ids.set_function(lambda: poller.watched)
     metrics.subscriptions.set_function(lambda: poller.watches)
     readiness = Readiness(http, settings.vod_endpoint, clock, link)
-    return Parts(
-        http, client, limiter, admission, cache, source, poller, readiness, link, tracer or NoOpTracer()
-    )
+    fanout = None
+    if settings.redis_url is not None:
+        account = settings.credentials.access_key_id
+        fanout = CallbackFanout(settings.redis_url, account, clock, max(1.0, settings.redis_timeout))
+    tracer = tracer or NoOpTracer()
+    return Parts(http, client, limiter, admission, cache, source, poller, readiness, link, tracer, fanout)
 
 
 def _observed(metrics: Metrics) -> Callable[[str, int, float], None]:

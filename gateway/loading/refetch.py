@@ -6,7 +6,9 @@ seconds cost one lookup, and a duplicate delivery nothing more. The lookup goes 
 scheduler as a flow of its own tenant (``vod-callbacks``; new flows first: ahead of the queries
 already queued), always from the upstream. Its answers refresh the summary cache (as every call
 does), reach the poller's watchers at once, and are handed to ``on_refreshed`` listeners (the
-response cache drops the answers built from those videos).
+response cache drops the answers built from those videos). With Redis, the IDs are then
+published to the other replicas (``redis_events.py``), which take a refetched answer from the shared
+cache, or look a video up themselves if it was only dropped; what they do is never published again.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from gateway.clock import Clock
 from gateway.loading.batcher import Batcher
@@ -46,8 +48,10 @@ class Refetcher:
         self._poller = poller
         self._clock = clock
         self._window = window
-        self._pending: dict[str, None] = {}  # ordered set: watched IDs triggered, not yet looked up
+        # watched IDs triggered, not yet looked up -> whether to tell the other replicas after
+        self._pending: dict[str, bool] = {}
         self._forgotten: dict[str, None] = {}  # unwatched IDs triggered: dropped, not looked up
+        self._publish: Callable[[Sequence[str]], Awaitable[None]] | None = None
         self._task: asyncio.Task[None] | None = None
         self._listeners: list[Refreshed] = []
         self.triggers = 0
@@ -65,14 +69,22 @@ class Refetcher:
         """Nothing triggered is waiting or being looked up."""
         return not self._pending and not self._forgotten and (self._task is None or self._task.done())
 
-    def trigger(self, video_id: str) -> None:
+    def publish_to(self, publish: Callable[[Sequence[str]], Awaitable[None]]) -> None:
+        """Tell the other replicas which videos a callback was about (after acting on it here)."""
+        self._publish = publish
+
+    def trigger(self, video_id: str, *, tell_others: bool = True) -> None:
         """Look ``video_id`` up again soon (returns at once: the callback is answered 200 first)."""
         self.triggers += 1
         if not self._poller.refcount(video_id):
-            self._forgotten[video_id] = None
+            if tell_others:
+                self._forgotten[video_id] = None
         else:
-            self._pending[video_id] = None
-        if self._task is None or self._task.done():
+            self._pending[video_id] = self._pending.get(video_id, False) or tell_others
+        self._ensure_flush()
+
+    def _ensure_flush(self) -> None:
+        if (self._pending or self._forgotten) and (self._task is None or self._task.done()):
             # its own context: the refetch serves every subscriber, not the callback's request
             self._task = asyncio.get_running_loop().create_task(self._flush(), context=contextvars.Context())
 
@@ -85,18 +97,36 @@ class Refetcher:
                     await self._cache.forget(ids)
                 for listener in self._listeners:
                     listener(ids, [])
+                if self._publish is not None:
+                    await self._publish(ids)
             except Exception as exc:
                 log.error("callback invalidation failed unexpectedly: %s: %s", type(exc).__name__, exc)
         while self._pending:
-            ids, self._pending = list(self._pending), {}
+            taken, self._pending = self._pending, {}
+            ids = list(taken)
             self.lookups += len(ids)
             try:
                 outcomes = await self._source.load_many(ids, _never, Flow(CALLBACK_TENANT))
                 self._poller.deliver(ids, outcomes)
                 for listener in self._listeners:
                     listener(ids, outcomes)
+                if self._publish is not None:
+                    await self._publish([i for i in ids if taken[i]])
             except Exception as exc:  # a bug: the poller still reconciles; never lose the loop
                 log.error("callback refetch failed unexpectedly: %s: %s", type(exc).__name__, exc)
+
+    async def remote(self, ids: list[str]) -> None:
+        """Another replica acted on callbacks for ``ids``: drop the answers built from them here;
+        a watched one is taken from the shared cache if it was refetched, else looked up here."""
+        for listener in self._listeners:
+            listener(ids, [])
+        watched = [i for i in ids if self._poller.refcount(i)]
+        found = await self._cache.get_many(watched) if self._cache is not None and watched else {}
+        fresh = [i for i in watched if i in found]
+        self._poller.deliver(fresh, [found[i] for i in fresh])
+        for video_id in watched:
+            if video_id not in found:
+                self.trigger(video_id, tell_others=False)
 
     async def aclose(self) -> None:
         if self._task is not None and not self._task.done():
