@@ -59,19 +59,23 @@ def process(args: Sequence[str], probe: str, env: dict[str, str] | None = None) 
 
 @contextmanager
 def emulator(
-    latency: str = "20-60", qps: int = 15, catalogue: int = 5000, faults: str = "none"
+    latency: str = "20-60",
+    qps: int = 15,
+    catalogue: int = 5000,
+    faults: str = "none",
+    extra: Sequence[str] = (),
 ) -> Iterator[str]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     args = [str(BIN / "vod-gateway"), "emulator", "--port", str(port), "--latency", latency]
-    args += ["--qps", str(qps), "--catalogue", str(catalogue), "--faults", faults]
+    args += ["--qps", str(qps), "--catalogue", str(catalogue), "--faults", faults, *extra]
     with process(args, url + "/_emulator/stats"):
         yield url
 
 
 @contextmanager
-def gateway(upstream: str, **env: str) -> Iterator[tuple[str, int]]:
-    port = free_port()
+def gateway(upstream: str, port: int | None = None, **env: str) -> Iterator[tuple[str, int]]:
+    port = port or free_port()
     url = f"http://127.0.0.1:{port}"
     variables = {
         "ALIBABA_CLOUD_ACCESS_KEY_ID": DEMO_ACCESS_KEY_ID,
