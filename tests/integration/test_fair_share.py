@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 
 import httpx
 
-from tests.harness import Emulator, Gateway
+from tests.support.harness import Emulator, Gateway
 
 QUERY = "query($ids: [ID!]!) { transcodeSummaries(videoIds: $ids) { videoId } }"
 CACHES_OFF = {

@@ -11,9 +11,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.harness import CANARY, Process, free_port
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.harness import CANARY, Process, free_port
+from tests.support.paths import ROOT
 
 
 def gateway_env(emulator_url: str | None = None, **env: str) -> dict[str, str]:

@@ -19,9 +19,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.harness import Emulator
+from tests.support.harness import Emulator
 from tests.system.procs import gateway
-from tests.test_redis_limiter import RedisServer, needs_redis_server
+from tests.system.test_redis_limiter import RedisServer, needs_redis_server
 
 pytestmark = pytest.mark.slow
 
