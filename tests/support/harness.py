@@ -1,12 +1,9 @@
-"""Test harness: the emulator and the gateway, each served by uvicorn on loopback."""
+"""Test harness: the emulator and the gateway, each served by uvicorn on loopback (processes are in
+:mod:`tests.support.processes`)."""
 
 from __future__ import annotations
 
 import logging
-import socket
-import subprocess
-import time
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -88,46 +85,3 @@ class LogRecords(logging.Handler):
     def errors(self) -> list[str]:
         """ERROR lines and worse: what a client's bad input or an upstream fault must never cause."""
         return [f"{r.name}: {r.getMessage()}" for r in self.records if r.levelno >= logging.ERROR]
-
-
-class Process:
-    """A subprocess with its output in a file; stopped by its own PID."""
-
-    def __init__(self, args: list[str], env: dict[str, str], log: Path) -> None:
-        self.log = log
-        with log.open("wb") as out:
-            self.popen = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)
-
-    def wait_http(self, url: str, seconds: float = 20.0) -> None:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            if self.popen.poll() is not None:
-                raise RuntimeError(f"exited with {self.popen.returncode}: {self.log.read_text()[-2000:]}")
-            try:
-                if httpx.get(url, timeout=1.0).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
-        raise RuntimeError(f"{url} did not answer within {seconds} s")
-
-    def stop(self) -> None:
-        if self.popen.poll() is None:
-            self.popen.terminate()
-            try:
-                self.popen.wait(5)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait()
-
-    def text(self) -> str:
-        """What the process printed so far."""
-        return self.log.read_text(errors="replace")
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port

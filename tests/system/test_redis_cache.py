@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 
 import httpx
 import pytest
@@ -26,15 +26,9 @@ from gateway.vod.errors import NoResponse, VideoNotFound
 from gateway.vod.models import SummaryStatus
 from tests.support.clock import ManualClock
 from tests.support.harness import Emulator, Gateway
+from tests.support.processes import free_port
 from tests.support.records import rec, records
-from tests.system.test_redis_limiter import (
-    REDIS_URL,
-    RedisServer,
-    free_port,
-    needs_redis,
-    needs_redis_server,
-    trust,
-)
+from tests.support.redis import REDIS_URL, RedisServer, needs_redis, needs_redis_server, trust
 
 TTLS = CacheTTLs(active=2, terminal=30, not_found=5)
 
@@ -227,14 +221,6 @@ async def test_start_up_check_tells_a_refused_login_from_an_absent_redis() -> No
         await check_redis(load_settings({"GATEWAY_REDIS_URL": server.url}))
     finally:
         server.stop()
-
-
-@pytest.fixture
-def private_redis() -> Iterator[RedisServer]:
-    server = RedisServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 @needs_redis

@@ -7,12 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import shutil
-import socket
-import subprocess
-import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 import redis
@@ -23,75 +19,14 @@ from gateway.loading.limiter import RECHECK
 from gateway.loading.redis_limiter import LIFETIME_MS, RedisWindowLimiter
 from gateway.loading.redis_link import TIMEOUT, RedisLink, connect
 from tests.support.clock import ManualClock
-
-REDIS_URL = "redis://127.0.0.1:6379/0"
-
-
-def redis_available(url: str = REDIS_URL) -> bool:
-    try:
-        return bool(redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1).ping())
-    except (redis.RedisError, OSError):
-        return False
-
-
-needs_redis = pytest.mark.skipif(
-    not redis_available(), reason="no Redis at 127.0.0.1:6379 (CI starts one: .ci/run)"
+from tests.support.processes import free_port
+from tests.support.redis import (
+    REDIS_URL,
+    RedisServer,
+    needs_redis,
+    needs_redis_server,
+    trust,
 )
-needs_redis_server = pytest.mark.skipif(
-    shutil.which("redis-server") is None, reason="redis-server is not installed (apt-get install redis)"
-)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-class RedisServer:
-    """A private redis-server on its own port, to stop and start without touching the shared one."""
-
-    def __init__(self, port: int | None = None, password: str = "") -> None:
-        self.port = port or free_port()
-        self.password = password
-        auth = f":{password}@" if password else ""
-        self.url = f"redis://{auth}127.0.0.1:{self.port}/0"
-        self._proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        args = ["redis-server", *f"--port {self.port} --bind 127.0.0.1 --appendonly no".split(), "--save", ""]
-        if self.password:
-            args += ["--requirepass", self.password]
-        self._proc = subprocess.Popen(
-            args,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for _ in range(200):
-            if redis_available(self.url):
-                return
-            time.sleep(0.02)
-        raise RuntimeError(f"redis-server did not start on port {self.port}")
-
-    def stop(self) -> None:
-        if self._proc is not None:
-            self._proc.kill()
-            self._proc.wait()
-            self._proc = None
-
-    def restart(self) -> None:
-        """Killed and started again on the same port: an empty Redis with a new run_id."""
-        self.stop()
-        self.start()
-
-
-@pytest.fixture
-def private_redis() -> Iterator[RedisServer]:
-    server = RedisServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -99,13 +34,6 @@ async def client() -> AsyncIterator[aioredis.Redis]:
     c = connect(REDIS_URL)
     yield c
     await c.aclose()
-
-
-async def trust(client: aioredis.Redis, key: str) -> None:
-    """Mark ``key`` as a log this Redis has kept all along (what a first call, one window earlier,
-    leaves behind), so that a test starts from an empty window instead of a full one."""
-    info = await client.info("server")
-    await client.zadd(key, {f"run:{info['run_id']}": float("inf")})
 
 
 async def take(limiter: RedisWindowLimiter | FailoverLimiter) -> float:

@@ -31,8 +31,8 @@ import pytest
 import redis
 
 from gateway.loading.redis_limiter import limit_key
-from tests.support.harness import Process
-from tests.system.test_redis_limiter import RedisServer, free_port, needs_redis, needs_redis_server
+from tests.support.processes import Process, free_port
+from tests.support.redis import RedisServer, needs_redis, needs_redis_server
 
 pytestmark = pytest.mark.slow
 

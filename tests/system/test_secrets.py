@@ -19,7 +19,8 @@ import httpx
 import pytest
 from websockets.sync.client import connect
 
-from tests.support.harness import CANARY, Process, free_port
+from tests.support.harness import CANARY
+from tests.support.processes import Process, free_port
 
 pytestmark = pytest.mark.slow
 

@@ -12,7 +12,7 @@ import pytest
 
 from gateway.emulator.config import FaultRates
 from gateway.emulator.faults import FaultInjector
-from tests.support.clock import ManualClock, settle
+from tests.support.clock import ManualClock
 from tests.support.emulator import ERROR_KEYS, AppFactory, asgi_client, state_of, v3
 from tests.support.server import ThreadedServer
 
@@ -85,7 +85,7 @@ async def test_hang_ends_with_a_gateway_timeout(make_app: AppFactory, manual_clo
     app = make_app(faults=FaultRates(hang=1.0), hang_seconds=120)
     async with asgi_client(app) as client:
         pending = asyncio.create_task(v3({"VideoIds": "x"}).send(client))
-        await settle()
+        await manual_clock.idle()
         assert not pending.done() and manual_clock.sleepers == 1
         await manual_clock.advance(119)
         assert not pending.done()

@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 from gateway.emulator.config import AccessKey, EmulatorConfig
 from gateway.emulator.model import utc
 from gateway.emulator.state import EmulatorState
-from tests.support.clock import ManualClock, settle
+from tests.support.clock import ManualClock
 from tests.support.emulator import (
     AK,
     ERROR_KEYS,
@@ -274,7 +274,7 @@ async def test_latency_is_spent_before_admission(make_app: AppFactory, manual_cl
     async with asgi_client(app) as client:
         first = asyncio.create_task(v3({"VideoIds": "x"}).send(client))
         second = asyncio.create_task(v3({"VideoIds": "x"}).send(client))
-        await settle()
+        await manual_clock.idle()
         assert manual_clock.sleepers == 2
         assert state_of(app).stats.calls == 0  # nothing admitted while in transit
         await manual_clock.advance(0.05)

@@ -7,19 +7,17 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.support.paths import ROOT
+from tests.support.processes import Process, ProcessFailed, free_port
 
 HERE = Path(__file__).resolve().parent
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
@@ -101,7 +99,7 @@ def _running_gateway(
     if not executable.is_file():
         pytest.skip(f"{executable} is not installed (pip install -e .)")
 
-    port, emulator_port = _free_port(), _free_port()
+    port, emulator_port = free_port(), free_port()
     url = f"http://127.0.0.1:{port}"
     log_path = tmp_path_factory.mktemp("gateway") / "gateway.log"
     command = [str(executable), "serve", "--emulator", "--host", "127.0.0.1", "--port", str(port)]
@@ -109,18 +107,15 @@ def _running_gateway(
     env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_API_KEYS")}
     if api_key:
         env["GATEWAY_API_KEYS"] = api_key
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
+    process = Process(command, env, log_path, cwd=ROOT)
     try:
-        _wait_healthy(url, process, log_path)
+        try:
+            process.wait_http(f"{url}/healthz", seconds=30)
+        except ProcessFailed as exc:
+            pytest.fail(str(exc))
         yield E2EGateway(url, f"http://127.0.0.1:{emulator_port}", api_key)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        process.stop(grace=10)
 
 
 @pytest.fixture(scope="session")
@@ -163,25 +158,3 @@ def _run_e2e(node: Path, gateway: E2EGateway, screenshot: Path) -> dict[str, Any
     report: dict[str, Any] = json.loads(lines[-1])
     report["stderr"] = completed.stderr
     return report
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _wait_healthy(url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
-    deadline = time.monotonic() + 30
-    with httpx.Client(timeout=2) as client:
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                pytest.fail(f"gateway exited with {process.returncode}:\n{log_path.read_text()}")
-            try:
-                if client.get(f"{url}/healthz").status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-    pytest.fail(f"gateway not healthy at {url}/healthz after 30 s:\n{log_path.read_text()}")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 
@@ -14,6 +13,7 @@ import httpx
 from gateway.config.settings import configuration_markdown
 from tests.support.curl import curl_body, curl_command
 from tests.support.paths import ROOT
+from tests.support.processes import free_port
 
 
 def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -81,13 +81,6 @@ def test_python_m_gateway_config_prints_the_tables() -> None:
     )
     assert printed.returncode == 0 and printed.stderr == ""
     assert printed.stdout == configuration_markdown()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def test_serve_emulator_prints_a_query_that_works_when_pasted() -> None:

@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import time
 from pathlib import Path
+
+from tests.support.processes import Process, ProcessFailed
 
 HERE = Path(__file__).resolve().parent
 JS = HERE / "js"
@@ -14,20 +14,13 @@ READY_TIMEOUT = 30.0
 MISSING_AT = (5, 17)  # where the two nonexistent IDs sit among the 30 catalog videos
 
 
-class NodeProcess:
-    def __init__(self, process: subprocess.Popen[bytes], url: str, log: Path) -> None:
-        self.process = process
-        self.url = url
-        self.log = log
+class NodeProcess(Process):
+    """``node js/<script> --port 0 ...``; ``url`` is what it printed after ``READY``."""
 
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+    url: str
+
+    def stop(self, grace: float = 10.0) -> None:
+        super().stop(grace)
 
 
 def node_env(**extra: str) -> dict[str, str]:
@@ -39,21 +32,10 @@ def node_env(**extra: str) -> dict[str, str]:
 
 def start_node(node: str, script: str, args: list[str], env: dict[str, str], log: Path) -> NodeProcess:
     """Starts ``js/<script> --port 0 ...`` and waits for its ready line (stdout and stderr go to ``log``)."""
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [node, str(JS / script), "--port", "0", *args],
-            cwd=HERE,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=node_env(**env),
-        )
-    deadline = time.monotonic() + READY_TIMEOUT
-    while True:
-        text = log.read_text(errors="replace")
-        ready = [line for line in text.splitlines() if line.startswith("READY ")]
-        if ready:
-            return NodeProcess(process, ready[0].removeprefix("READY ").strip(), log)
-        if process.poll() is not None or time.monotonic() > deadline:
-            NodeProcess(process, "", log).stop()
-            raise RuntimeError(f"{script} did not start (exit code {process.returncode}):\n{text}")
-        time.sleep(0.05)
+    process = NodeProcess([node, str(JS / script), "--port", "0", *args], node_env(**env), log, cwd=HERE)
+    try:
+        process.url = process.wait_line("READY ", READY_TIMEOUT)
+    except ProcessFailed as exc:
+        process.stop()
+        raise RuntimeError(f"{script} did not start: {exc}") from None
+    return process

@@ -14,7 +14,7 @@ from gateway.loading.limiter import Admission, Grant, SlidingWindowLimiter
 from gateway.vod.client import Admit
 from gateway.vod.errors import NoResponse, VideoNotFound
 from gateway.vod.models import SummaryPage, SummaryStatus, TranscodeSummaryRecord
-from tests.support.clock import ManualClock, settle
+from tests.support.clock import ManualClock
 
 
 def record(video_id: str, status: SummaryStatus = SummaryStatus.COMPLETE_ALL_SUCC) -> TranscodeSummaryRecord:
@@ -56,9 +56,9 @@ def make(
 
 async def test_idle_lookup_goes_out_at_once() -> None:
     upstream = FakeUpstream()
-    batcher, _ = make(upstream)
+    batcher, clock = make(upstream)
     task = asyncio.create_task(batcher.load_many(["a"]))
-    await settle(3)
+    await clock.idle()
     assert upstream.calls == [["a"]]
     assert [r.video_id for r in await task] == ["a"]  # type: ignore[union-attr]
 
@@ -75,11 +75,11 @@ async def test_25_ids_make_3_calls_and_duplicates_share() -> None:
 async def test_single_flight_across_requests() -> None:
     upstream = FakeUpstream()
     upstream.hold = asyncio.Event()
-    batcher, _ = make(upstream)
+    batcher, clock = make(upstream)
     first = asyncio.create_task(batcher.load_many(["a", "b"]))
-    await settle()
+    await clock.idle()
     others = [asyncio.create_task(batcher.load_many(["a"])) for _ in range(5)]
-    await settle()
+    await clock.idle()
     upstream.hold.set()
     results = await asyncio.gather(first, *others)
     assert upstream.calls == [["a", "b"]]
@@ -93,7 +93,7 @@ async def test_saturated_calls_fill_to_ten_oldest_first() -> None:
     tasks = []
     for i in range(25):
         tasks.append(asyncio.create_task(batcher.load_many([f"v{i:02d}"])))
-        await settle(1)
+        await clock.idle()
     for _ in range(3):
         await clock.advance(1.0)
     await asyncio.gather(*tasks)
@@ -124,12 +124,12 @@ async def test_not_found_ids_and_missing_from_answer() -> None:
 async def test_cancelled_waiter_does_not_poison_others() -> None:
     upstream = FakeUpstream()
     upstream.hold = asyncio.Event()
-    batcher, _ = make(upstream)
+    batcher, clock = make(upstream)
     doomed = asyncio.create_task(batcher.load_many(["a"]))
     survivor = asyncio.create_task(batcher.load_many(["a"]))
-    await settle()
+    await clock.idle()
     doomed.cancel()
-    await settle()
+    await clock.idle()
     upstream.hold.set()
     result = await survivor
     assert result[0].video_id == "a"  # type: ignore[union-attr]
@@ -143,9 +143,9 @@ async def test_ids_nobody_waits_for_are_not_fetched() -> None:
     await batcher.load_many(["warm"])
     abandoned = asyncio.create_task(batcher.load_many(["x"]))
     kept = asyncio.create_task(batcher.load_many(["y"]))
-    await settle()
+    await clock.idle()
     abandoned.cancel()
-    await settle()
+    await clock.idle()
     await clock.advance(1.0)
     await kept
     assert upstream.calls == [["warm"], ["y"]]
@@ -156,7 +156,7 @@ async def test_wait_budget_gives_rate_limited() -> None:
     batcher, clock = make(upstream, qps=1, max_wait=2.5)
     await batcher.load_many(["warm"])
     tasks = [asyncio.create_task(batcher.load_many([f"v{i}"])) for i in range(35)]
-    await settle()
+    await clock.idle()
     for _ in range(5):
         await clock.advance(1.0)
     results = [r[0] for r in await asyncio.gather(*tasks)]
@@ -192,7 +192,7 @@ async def test_a_burst_fills_calls_instead_of_spending_the_budget() -> None:
     batcher = Batcher(upstream, admission, clock, pace=0.07)
     upstream.hold = asyncio.Event()  # calls stay in flight: a burst, not an idle gateway
     tasks = [asyncio.create_task(batcher.load_many(["first"]))]
-    await settle()
+    await clock.idle()
     assert upstream.calls == [["first"]]  # idle: out at once
     for i in range(5):
         tasks.append(asyncio.create_task(batcher.load_many([f"b{i}"])))
@@ -202,7 +202,7 @@ async def test_a_burst_fills_calls_instead_of_spending_the_budget() -> None:
     assert upstream.calls[1] == [f"b{i}" for i in range(5)]
     for i in range(12):
         tasks.append(asyncio.create_task(batcher.load_many([f"c{i}"])))
-    await settle(10)  # no time passes
+    await clock.idle()  # no time passes
     assert upstream.calls[2] == [f"c{i}" for i in range(10)]  # a full call goes at once
     assert len(upstream.calls) == 3  # the part-filled rest waits its turn, filling meanwhile
     await clock.advance(0.07)
@@ -217,7 +217,7 @@ async def test_an_idle_gateway_never_holds_a_lookup() -> None:
     batcher = Batcher(upstream, Admission(SlidingWindowLimiter(15, clock), clock), clock, pace=0.07)
     for i in range(5):
         task = asyncio.create_task(batcher.load_many([f"s{i}"]))
-        await settle(3)
+        await clock.idle()
         assert len(upstream.calls) == i + 1  # sent on the next turn, no timer
         await task
         await clock.advance(0.07)  # no call within the last call interval: idle
@@ -255,7 +255,7 @@ async def test_every_grant_goes_back_whatever_became_of_its_batch() -> None:
     await batcher.load_many(["bad", "ok"])  # a failed call
     upstream.hold = asyncio.Event()
     held = asyncio.create_task(batcher.load_many(["slow"]))
-    await settle()
+    await clock.idle()
     assert limiter.out == 1  # out while its call is
     upstream.hold.set()
     await held
@@ -275,11 +275,11 @@ async def test_shutdown_answers_every_waiter_and_returns_every_grant() -> None:
     upstream.hold = asyncio.Event()
     batcher = Batcher(upstream, Admission(limiter, clock), clock)
     out = asyncio.create_task(batcher.load_many(["a"]))  # its call is out, held upstream
-    await settle()
+    await clock.idle()
     queued = asyncio.create_task(batcher.load_many(["b"]))  # waits for the only grant
-    await settle()
+    await clock.idle()
     closing = asyncio.create_task(batcher.aclose(grace=5.0))
-    await settle()
+    await clock.idle()
     upstream.hold.set()  # the call out finishes within the grace
     await closing
     assert [r.video_id for r in await out] == ["a"]  # type: ignore[union-attr]

@@ -9,7 +9,7 @@ import pytest
 
 from gateway.loading.limiter import MAX_HOLD, RECHECK, Admission, RateLimitExceeded, SlidingWindowLimiter
 from gateway.schema.errors import extensions_of
-from tests.support.clock import ManualClock, settle
+from tests.support.clock import ManualClock
 
 
 def max_in_window(times: list[float], window: float = 1.0) -> int:
@@ -28,7 +28,7 @@ async def test_no_window_ever_holds_more_than_n_calls() -> None:
         await grant.release()  # an answer at once
 
     tasks = [asyncio.create_task(caller()) for _ in range(100)]
-    await settle()
+    await clock.idle()
     assert len(granted) == 15
     for _ in range(200):
         await clock.advance(0.05)
@@ -124,7 +124,7 @@ async def test_waiters_are_served_in_fifo_order() -> None:
     tasks = []
     for n in range(6):
         tasks.append(asyncio.create_task(caller(n)))
-        await settle(2)
+        await clock.idle()
     for _ in range(6):
         await clock.advance(1.0)
     await asyncio.gather(*tasks)
@@ -149,11 +149,11 @@ async def test_a_waiter_gives_up_at_its_deadline_and_others_go_on() -> None:
     admission = Admission(SlidingWindowLimiter(1, clock), clock)
     await (await admission.acquire(deadline=clock.now() + 10)).release()
     patient = asyncio.create_task(admission.acquire(deadline=clock.now() + 10))
-    await settle()
+    await clock.idle()
     await clock.advance(1.0)
     await (await patient).release()
     hasty = asyncio.create_task(admission.acquire(deadline=clock.now() + 0.2))
-    await settle()
+    await clock.idle()
     with pytest.raises(RateLimitExceeded):
         await hasty
 
@@ -165,9 +165,9 @@ async def test_a_queued_waiter_gives_up_at_its_own_deadline() -> None:
     admission = Admission(SlidingWindowLimiter(1, clock), clock)
     await (await admission.acquire(deadline=clock.now() + 10)).release()  # the next grant: in 1 s
     patient = asyncio.create_task(admission.acquire(deadline=clock.now() + 10))
-    await settle()
+    await clock.idle()
     hasty = asyncio.create_task(admission.acquire(deadline=clock.now() + 0.3))
-    await settle()
+    await clock.idle()
     await clock.advance(0.3)
     with pytest.raises(RateLimitExceeded):
         await hasty
@@ -184,9 +184,9 @@ async def test_a_caller_cancelled_in_the_queue_leaves_no_trace() -> None:
     admission = Admission(SlidingWindowLimiter(1, clock), clock)
     await (await admission.acquire(deadline=clock.now() + 10)).release()
     first = asyncio.create_task(admission.acquire(deadline=clock.now() + 10))
-    await settle()
+    await clock.idle()
     doomed = asyncio.create_task(admission.acquire(deadline=clock.now() + 10))
-    await settle()
+    await clock.idle()
     doomed.cancel()
     with pytest.raises(asyncio.CancelledError):
         await doomed
@@ -195,6 +195,6 @@ async def test_a_caller_cancelled_in_the_queue_leaves_no_trace() -> None:
     await clock.advance(1.0)
     assert not admission._lock.locked() and admission.waiting == 0
     alone = asyncio.create_task(admission.acquire(deadline=clock.now() + 10))
-    await settle()
+    await clock.idle()
     assert alone.done()  # granted at once: nothing held the lock
     await (await alone).release()

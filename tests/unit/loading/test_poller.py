@@ -18,7 +18,7 @@ from gateway.vod.models import (
     TranscodeJobRecord,
     TranscodeSummaryRecord,
 )
-from tests.support.clock import ManualClock, settle
+from tests.support.clock import ManualClock
 
 PROCESSING = SummaryStatus.PROCESSING
 DONE = SummaryStatus.COMPLETE_ALL_SUCC
@@ -99,7 +99,7 @@ async def test_a_round_polls_every_watched_id_once_in_calls_of_ten() -> None:
     a, b = poller.watch(), poller.watch()
     a.add(ids)
     b.add(ids[:5])  # shared IDs are polled once
-    await settle()
+    await clock.idle()
     assert [len(c) for _, c in world.calls] == [10, 10, 5]
     assert sorted(world.called_ids()) == ids
     await clock.advance(0.5)
@@ -119,7 +119,7 @@ async def test_refcounts_and_release_stop_polling() -> None:
     a, b = poller.watch(), poller.watch()
     a.add(["x", "y"])
     b.add(["x"])
-    await settle()
+    await clock.idle()
     assert (poller.refcount("x"), poller.refcount("y")) == (2, 1)
     a.close()
     a.close()  # idempotent
@@ -132,7 +132,7 @@ async def test_refcounts_and_release_stop_polling() -> None:
     await clock.advance(10.0)
     assert len(world.calls) == calls  # idle: no rounds without IDs
     b.add(["y"])  # waking up: the round starts at once
-    await settle()
+    await clock.idle()
     assert world.calls[-1][1] == ["y"]
     await poller.aclose()
 
@@ -147,7 +147,7 @@ async def test_changes_only_and_final_videos_leave_the_round() -> None:
     watch = poller.watch()
     watch.seen("x", world.state["x"])  # the subscriber already sent this (its first event)
     watch.add(["x", "y"])
-    await settle()
+    await clock.idle()
     first = await watch.changes()
     assert list(first) == ["y"]  # x hadn't changed; y was news to this watcher
     world.set("x", progress=20)
@@ -199,7 +199,7 @@ async def test_failed_lookups_are_not_news_and_are_retried() -> None:
     poller.start()
     watch = poller.watch()
     watch.add(["x", "gone"])
-    await settle()
+    await clock.idle()
     taken = await watch.changes()
     assert list(taken) == ["gone"] and isinstance(taken["gone"], VideoNotFound)
     assert poller.errors == 1 and poller.due() == ["x"]
@@ -225,7 +225,7 @@ async def test_thousands_of_ids_stretch_the_round_at_the_call_pace() -> None:
     poller = Poller(batcher.poll_many, clock, interval=1.0)
     poller.start()
     poller.watch().add(ids)
-    await settle()
+    await clock.idle()
     while poller.rounds < 2:
         await clock.advance(0.07)
     times = [t for t, _ in world.calls]
@@ -249,13 +249,13 @@ async def test_queries_go_ahead_of_queued_poll_ids() -> None:
     poller = Poller(batcher.poll_many, clock, interval=1.0)
     poller.start()
     poller.watch().add(polled)
-    await settle()
+    await clock.idle()
     for _ in range(3):
         await clock.advance(0.07)
     assert len(world.calls) == 4 and batcher.background == 160
     assert batcher.pending == 0  # poll IDs aren't counted as pending queries
     query = asyncio.create_task(batcher.load_many(["q1", "q2", "q3"]))
-    await settle()
+    await clock.idle()
     await clock.advance(0.07)
     # the very next call carries the query first, and fills its room with poll IDs
     assert world.calls[4][1] == ["q1", "q2", "q3", *polled[40:47]]
@@ -274,10 +274,10 @@ async def test_a_query_promotes_an_id_waiting_in_the_poll_lane() -> None:
         world.set(f"p{i:02d}")
     batcher = make_batcher(world, clock)
     polls = asyncio.create_task(batcher.poll_many([f"p{i:02d}" for i in range(30)]))
-    await settle()
+    await clock.idle()
     assert len(world.calls) == 1 and batcher.background == 20
     query = asyncio.create_task(batcher.load_many(["p25"]))
-    await settle()
+    await clock.idle()
     assert batcher.pending == 1 and batcher.background == 19
     await clock.advance(0.07)
     assert world.calls[1][1][0] == "p25"  # promoted: first in the next call, asked once for both
@@ -312,7 +312,7 @@ async def test_one_broken_watcher_does_not_stop_the_news_or_the_poller() -> None
     bad, good = poller.watch(broken), poller.watch()
     for watch in (bad, good):
         watch.add(["x"])
-    await settle()
+    await clock.idle()
     assert progress_of((await good.changes())["x"]) == ("Processing", 10)
     world.set("x", progress=20)
     await clock.advance(1.0)
@@ -336,7 +336,7 @@ async def test_a_round_that_fails_is_followed_by_the_next() -> None:
     poller = Poller(world.lookup, clock, interval=1.0, on_round=on_round)
     poller.start()
     poller.watch().add(["x"])
-    await settle()
+    await clock.idle()
     await clock.advance(1.0)
     assert rounds == 2 and len(world.calls) == 2
     await poller.aclose()
