@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -29,6 +28,7 @@ from gateway.vod.models import parse_summary
 from tests.support.clock import ManualClock
 from tests.support.harness import Emulator, LogRecords, gateway_settings
 from tests.support.server import ThreadedServer
+from tests.support.waits import eventually_async
 
 TRANSPORT = "graphql-transport-ws"
 LEGACY = "graphql-ws"
@@ -127,11 +127,7 @@ def freeze(emulator: Emulator, size: int) -> Emulator:
 
 async def wait_until(condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
     """A safety net against hanging, not a timing assertion."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting: {what}")
-        await asyncio.sleep(0.01)
+    await eventually_async(condition, timeout, what)
 
 
 class Live:
@@ -273,10 +269,11 @@ async def test_a_dropped_socket_or_an_unsubscribe_releases_the_ids(
     await kept.stop("b")
     await wait_until(lambda: live.poller.watched == 0, "released on complete")
     assert metric(live, "gateway_subscribed_video_ids") == 0 and metric(live, "gateway_subscriptions") == 0
+    # once parked, the poller waits for a new watch, not for the clock: no round can start
+    await wait_until(lambda: live.poller.parked, "the poller parked")
     rounds = live.poller.rounds
     emulator.state.reset()
-    await asyncio.sleep(0.3)  # six poll intervals
-    assert emulator.state.stats.calls == 0 and live.poller.rounds == rounds
+    assert live.poller.parked and live.poller.rounds == rounds and emulator.state.stats.calls == 0
     await kept.close()
     await dropped.close()
 

@@ -25,6 +25,7 @@ from gateway.schema.types import TranscodeJobStatus, TranscodeStatus
 from gateway.vod.models import parse_summary
 from tests.support.clock import ManualClock
 from tests.support.harness import Emulator, Gateway
+from tests.support.waits import eventually_async
 
 CLIENTS = 40
 OPERATIONS = 8  # per client
@@ -189,8 +190,11 @@ async def test_a_throttling_burst_is_retried_within_the_wait_budget_then_typed(
         # a burst shorter than the budget: the retries get through once it ends
         wanted = [next(ids) for _ in range(12)]
         pending = asyncio.ensure_future(http.post(gateway.graphql_url, json={"query": operation(wanted)}))
-        while not any(set(wanted) & set(r.video_ids) for r in emulator.state.stats.records):
-            await asyncio.sleep(0.01)
+        await eventually_async(
+            lambda: any(set(wanted) & set(r.video_ids) for r in emulator.state.stats.records),
+            30.0,
+            "the emulator saw the burst's first attempt",
+        )
         emulator.state.faults.set_rates(FaultRates())  # the burst ends
         body = (await pending).json()
     assert "errors" not in body and [body["data"][f"v{n}"]["videoId"] for n in range(12)] == wanted

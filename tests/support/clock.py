@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 MAX_PASSES = 100_000
 """Loop passes :meth:`ManualClock.idle` allows before it calls the loop busy: a guard against a task
@@ -32,6 +32,12 @@ class ManualClock:
         self._now = start
         self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
         self._seq = itertools.count()
+        self._drains: list[Callable[[], Awaitable[None]]] = []
+
+    def also_wait_for(self, drain: Callable[[], Awaitable[None]]) -> None:
+        """Make :meth:`idle` also await ``drain()``: work on real I/O that the loop's ready queue
+        doesn't show (a Redis command in flight), finished before time moves on."""
+        self._drains.append(drain)
 
     def now(self) -> float:
         return self._now
@@ -68,13 +74,21 @@ class ManualClock:
         queue, inspected for tests only) and no sleeper is due without advancing time.
 
         Work waiting on real I/O or another thread is not "ready": this is for in-process code on
-        this clock. Raises :class:`NeverIdle` if the loop stays busy for :data:`MAX_PASSES` passes."""
+        this clock, plus whatever :meth:`also_wait_for` names. Raises :class:`NeverIdle` if the loop
+        stays busy for :data:`MAX_PASSES` passes."""
         loop = asyncio.get_running_loop()
         for _ in range(MAX_PASSES):
             woke = self._wake_one_due()
             await asyncio.sleep(0)
             if not woke and not loop._ready:  # type: ignore[attr-defined]
-                return
+                if not self._drains:
+                    return
+                for drain in self._drains:
+                    await drain()
+                await asyncio.sleep(0)
+                due = (d := self.next_deadline()) is not None and d <= self._now
+                if not loop._ready and not due:  # type: ignore[attr-defined]
+                    return
         raise NeverIdle(f"the event loop was still busy after {MAX_PASSES} passes, with no time passing")
 
     async def advance(self, seconds: float) -> None:

@@ -33,6 +33,7 @@ import redis
 from gateway.loading.redis_limiter import limit_key
 from tests.support.processes import Process, free_port
 from tests.support.redis import RedisServer, needs_redis, needs_redis_server
+from tests.support.waits import eventually
 
 pytestmark = pytest.mark.slow
 
@@ -155,12 +156,12 @@ def start_cluster(redis_url: str, logs: Path) -> Cluster:
         want = None if status == "OlderThanAYear" else TERMINAL.get(status, "")
         expected.update(dict.fromkeys(ids, want))
     cluster = Cluster(account, emulator, [g + "/graphql" for g in gateways], procs, expected)
-    warm_up(cluster)
+    warm_up(cluster, redis_url)
     return cluster
 
 
-def warm_up(cluster: Cluster) -> None:
-    """One lookup per gateway, then a quiet window: a process's first call (cold code paths, a new
+def warm_up(cluster: Cluster, redis_url: str) -> None:
+    """One lookup per gateway, then a quiet window (no grant in the shared log still counts): a process's first call (cold code paths, a new
     connection) can reach the emulator ~100 ms after its grant, more than the margin allows
     for; under load that would cost one throttled (and retried) call. These calls count in the
     emulator's stats like all the others."""
@@ -169,7 +170,17 @@ def warm_up(cluster: Cluster) -> None:
         Tally().check(
             httpx.post(url, json={"query": QUERY, "variables": {"ids": ids}}), ids, cluster.expected
         )
-    time.sleep(1.0 + MARGIN + 0.05)
+    key = limit_key(cluster.account)
+    eventually(lambda: window_is_quiet(redis_url, key), 10.0, "the warm-up calls out of the shared window")
+
+
+def window_is_quiet(redis_url: str, key: str) -> bool:
+    """Every grant in the shared log has ended by Redis's own clock: a call counts until one window
+    (and the margin) after its answer, so the emulator's window holds none of them either."""
+    with redis.Redis.from_url(redis_url) as client:
+        seconds, micros = client.time()
+        now = seconds * 1_000_000 + micros  # the log's scores are microseconds
+        return int(client.zcount(key, f"({now}", "(inf")) == 0
 
 
 @pytest.fixture

@@ -128,12 +128,13 @@ async def test_refcounts_and_release_stop_polling() -> None:
     assert world.calls[-1][1] == ["x"]
     b.release(["x"])
     assert poller.watched == 0
-    calls = len(world.calls)
+    calls, rounds = len(world.calls), poller.rounds
     await clock.advance(10.0)
-    assert len(world.calls) == calls  # idle: no rounds without IDs
+    assert poller.parked  # waiting for a watch, not for the clock
+    assert len(world.calls) == calls and poller.rounds == rounds  # idle: no rounds without IDs
     b.add(["y"])  # waking up: the round starts at once
     await clock.idle()
-    assert world.calls[-1][1] == ["y"]
+    assert world.calls[-1][1] == ["y"] and not poller.parked
     await poller.aclose()
 
 
@@ -226,8 +227,7 @@ async def test_thousands_of_ids_stretch_the_round_at_the_call_pace() -> None:
     poller.start()
     poller.watch().add(ids)
     await clock.idle()
-    while poller.rounds < 2:
-        await clock.advance(0.07)
+    await clock.until(lambda: poller.rounds == 2, 60.0, "two rounds")
     times = [t for t, _ in world.calls]
     assert [len(c) for _, c in world.calls[:100]] == [10] * 100
     assert sorted(world.called_ids()[:1000]) == ids
@@ -260,8 +260,7 @@ async def test_queries_go_ahead_of_queued_poll_ids() -> None:
     # the very next call carries the query first, and fills its room with poll IDs
     assert world.calls[4][1] == ["q1", "q2", "q3", *polled[40:47]]
     assert [r.video_id for r in await query] == ["q1", "q2", "q3"]  # type: ignore[union-attr]
-    while poller.rounds < 1:
-        await clock.advance(0.07)
+    await clock.until(lambda: poller.rounds == 1, 60.0, "the first round")
     assert len(world.calls) == 21 and sorted(world.called_ids()) == sorted([*polled, "q1", "q2", "q3"])
     await poller.aclose()
     await batcher.aclose()
