@@ -15,7 +15,7 @@ import redis.asyncio as aioredis
 from gateway.config.settings import SettingsError, load_settings
 from gateway.emulator.config import AccessKey
 from gateway.emulator.model import ALL_SUCCEEDED, PROCESSING
-from gateway.loading import codec
+from gateway.loading import codec, shared
 from gateway.loading.cache import CacheTTLs, Outcome
 from gateway.loading.redis_cache import RedisCache
 from gateway.loading.redis_limiter import limit_key
@@ -176,7 +176,7 @@ def test_readyz_stays_ready_but_degraded_when_redis_is_unreachable(
     assert response.json() == {"status": "degraded", "checks": {"upstream": "ok", "redis": "unreachable"}}
 
 
-async def test_start_up_check_fails_with_one_line_and_no_password() -> None:
+async def test_start_up_check_fails_with_one_line_and_no_password(monkeypatch: pytest.MonkeyPatch) -> None:
     port = free_port()
     settings = load_settings({"GATEWAY_REDIS_URL": f"redis://admin:s3cret-pw@127.0.0.1:{port}/2"})
     with pytest.raises(SettingsError) as caught:
@@ -189,7 +189,12 @@ async def test_start_up_check_fails_with_one_line_and_no_password() -> None:
     assert "s3cret" not in repr(settings)
     with pytest.raises(SettingsError, match="not a redis://"):
         await check_redis(load_settings({"GATEWAY_REDIS_URL": "http://127.0.0.1:6379"}))
-    await check_redis(load_settings({}))  # no Redis configured: nothing to check
+
+    def no_client(*args: object) -> None:
+        raise AssertionError("check_redis connected although no Redis is configured")
+
+    monkeypatch.setattr(shared, "_redis_client", no_client)
+    assert await check_redis(load_settings({})) is None  # no Redis configured: nothing to check
 
 
 @needs_redis
