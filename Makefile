@@ -45,10 +45,10 @@ graphiql:
 
 browser-deps:
 	command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
-	cd tests/browser && { [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error; }
+	cd tests/system/browser && { [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error; }
 
 federation-deps:
-	if [ -f tests/federation/package-lock.json ]; then cd tests/federation && { [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error; }; fi
+	if [ -f tests/system/federation/package-lock.json ]; then cd tests/system/federation && { [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error; }; fi
 
 ## bench: throughput at the account limit and the gateway's own CPU cost (prints a table)
 bench: $(STAMP)
@@ -59,11 +59,11 @@ bench: $(STAMP)
 ## fuzz: a longer generated-operation run (FUZZ_EXAMPLES=20000 by default; the suite runs 2,000)
 FUZZ_EXAMPLES ?= 20000
 fuzz: $(STAMP)
-	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -q -s -m fuzz -o timeout=0 tests/test_fuzz.py
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -q -s -m fuzz -o timeout=0 tests/integration/test_fuzz.py
 
 ## soak: a long run against a faulty upstream: memory, open connections, typed errors, recovery
 soak: $(STAMP)
 	$(BIN)/python -m bench.soak $(SOAK_ARGS)
 
 clean:
-	rm -rf $(VENV) graphiql/node_modules tests/browser/node_modules tests/federation/node_modules gateway/static/graphiql
+	rm -rf $(VENV) graphiql/node_modules tests/system/browser/node_modules tests/system/federation/node_modules gateway/static/graphiql

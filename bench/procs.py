@@ -1,60 +1,33 @@
-"""Start the emulator, the gateway and baseline servers as subprocesses on loopback."""
+"""Start the emulator, the gateway and baseline servers as subprocesses on loopback (with the suite's
+process helper, :mod:`tests.support.processes`; bench/ is dev-only)."""
 
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
-
 from gateway.emulator.config import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET
+from tests.support.processes import Process, free_port
+
+__all__ = ["asgi_app", "emulator", "free_port", "gateway", "process"]
 
 BIN = Path(sys.executable).parent
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _wait(url: str, proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{proc.args} exited with {proc.returncode}")
-        try:
-            httpx.get(url, timeout=1.0)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    raise RuntimeError(f"{url} did not come up")
-
-
 @contextmanager
 def process(args: Sequence[str], probe: str, env: dict[str, str] | None = None) -> Iterator[int]:
-    proc = subprocess.Popen(
-        list(args),
-        env={**os.environ, **(env or {})},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    """Runs ``args`` (its output in a temporary log) until the block ends; ready once ``probe``
+    gives any HTTP answer. Yields the PID."""
+    proc = Process(args, {**os.environ, **(env or {})})
     try:
-        _wait(probe, proc)
+        proc.wait_http(probe, status=None)
         yield proc.pid
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        proc.stop(grace=10)
+        proc.log.unlink(missing_ok=True)
 
 
 @contextmanager

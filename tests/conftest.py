@@ -13,7 +13,7 @@ import pytest
 from gateway.app import create_app
 from gateway.emulator.app import create_emulator_app
 from gateway.emulator.config import EmulatorConfig
-from tests.harness import TEST_KEYS, Emulator, Gateway, LogRecords, gateway_settings
+from tests.support.harness import TEST_KEYS, Emulator, Gateway, LogRecords, gateway_settings
 from tests.support.server import ThreadedServer
 
 pytest_plugins = ["tests.secrets_guard", "pytester"]

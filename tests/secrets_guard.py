@@ -1,6 +1,6 @@
 """A pytest plugin: no secret may appear in anything the suite captures.
 
-Every gateway the tests start (``tests.harness.gateway_settings``) signs with the canary key pair
+Every gateway the tests start (``tests.support.harness.gateway_settings``) signs with the canary key pair
 and STS token below, and every emulator accepts it. While the suite runs, this plugin watches:
 
 - every log record of the gateway (at DEBUG), uvicorn, Strawberry, httpx and everything that
@@ -23,7 +23,7 @@ import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection
 
-from tests.harness import CANARY
+from tests.support.harness import CANARY
 
 SECRETS = (CANARY.secret, CANARY.security_token or "")
 WATCHED_LOGGERS = ("", "gateway", "uvicorn", "uvicorn.error", "uvicorn.access", "strawberry", "httpx")

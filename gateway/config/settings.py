@@ -187,7 +187,8 @@ def _default(attr: str) -> Any:
     return _BY_ATTR[attr].default
 
 
-# Defaults from ROWS, so none is written twice; tests/test_settings_table.py holds each field to one row
+# Defaults from ROWS, so none is written twice; tests/unit/config/test_settings_table.py holds each
+# field to one row
 @dataclass(frozen=True)
 class Settings:
     credentials: Credentials | None = _default("credentials")  # noqa: RUF009 - a frozen value

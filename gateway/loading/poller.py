@@ -140,6 +140,7 @@ class Poller:
         self.watches = 0  # open Watch objects: one per live subscription
         self.rounds = 0
         self.errors = 0
+        self.parked = False  # waiting for a watch, not for the clock: no round can start
 
     # ---- what subscribers see ----------------------------------------------------------------
 
@@ -200,7 +201,9 @@ class Poller:
             due = self.due()
             if not due:
                 self._wake.clear()
+                self.parked = True
                 await self._wake.wait()
+                self.parked = False
                 continue
             try:
                 await self.poll_round(due)

@@ -6,12 +6,12 @@ from __future__ import annotations
 import asyncio
 import random
 import re
-import time
 from collections.abc import Awaitable, Callable
 
 import httpx
 
-from tests.harness import Emulator, Gateway
+from tests.support.harness import Emulator, Gateway
+from tests.support.waits import eventually_async
 
 QUERY = "query($ids: [ID!]!) { transcodeSummaries(videoIds: $ids) { videoId } }"
 CACHES_OFF = {
@@ -33,11 +33,7 @@ most a window's worth (VOD_QPS) granted already and on their way, then the next.
 
 async def wait_until(condition: Callable[[], Awaitable[bool]], what: str, timeout: float = 60.0) -> None:
     """A safety net against hanging, not a timing assertion."""
-    deadline = time.monotonic() + timeout
-    while not await condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting: {what}")
-        await asyncio.sleep(0.01)
+    await eventually_async(condition, timeout, what)
 
 
 async def waiting_ids(client: httpx.AsyncClient, gateway: Gateway) -> float:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import httpx
 from websockets.asyncio.client import connect
 
-from tests.harness import Emulator, Gateway
+from tests.support.harness import Emulator, Gateway
 
 KEYS = "web-key-0001 name=web,batch-key-0002 weight=2"
 

@@ -9,19 +9,17 @@ in-process emulator (strict: 15 calls per second, which it counts)."""
 from __future__ import annotations
 
 import asyncio
-import os
 import random
-import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.harness import Emulator
-from tests.system.procs import gateway
-from tests.test_redis_limiter import RedisServer, needs_redis_server
+from tests.support.harness import Emulator
+from tests.support.processes import gateway
+from tests.support.redis import RedisServer, needs_redis_server
+from tests.support.waits import eventually
 
 pytestmark = pytest.mark.slow
 
@@ -34,19 +32,6 @@ NO_CACHE = {
     "GATEWAY_CACHE_TTL_NOT_FOUND": "0",
     "GATEWAY_RESPONSE_CACHE_TTL": "0",
 }
-
-
-@pytest.fixture
-def redis_server() -> Iterator[RedisServer]:
-    server = RedisServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        pid = server._proc.pid if server._proc is not None else None
-        if pid is not None:
-            os.kill(pid, signal.SIGCONT)  # a stopped process can't be killed cleanly otherwise
-        server.stop()
 
 
 async def load(url: str, ids: list[str], seconds: float) -> tuple[int, float, int]:
@@ -72,21 +57,20 @@ async def load(url: str, ids: list[str], seconds: float) -> tuple[int, float, in
 
 @needs_redis_server
 def test_a_frozen_redis_keeps_half_the_throughput_and_the_limit(
-    tmp_path: Path, emulator: Emulator, redis_server: RedisServer
+    tmp_path: Path, emulator: Emulator, private_redis: RedisServer
 ) -> None:
     ids = emulator.ids("CompleteAllSucc", 100)
-    env = {"GATEWAY_REDIS_URL": redis_server.url, "GATEWAY_LOG_LEVEL": "WARNING", **NO_CACHE}
+    env = {"GATEWAY_REDIS_URL": private_redis.url, "GATEWAY_LOG_LEVEL": "WARNING", **NO_CACHE}
     with gateway(tmp_path / "gw.log", emulator.url, **env) as gw:
         url = gw.url + "/graphql"
         asyncio.run(load(url, ids, 1.0))  # warm up
         normal, normal_slowest, normal_missing = asyncio.run(load(url, ids, SPELL))
-        assert redis_server._proc is not None
-        os.kill(redis_server._proc.pid, signal.SIGSTOP)
+        private_redis.freeze()
         try:
             frozen, frozen_slowest, frozen_missing = asyncio.run(load(url, ids, SPELL))
             degraded = httpx.get(gw.url + "/metrics").text
         finally:
-            os.kill(redis_server._proc.pid, signal.SIGCONT)
+            private_redis.thaw()
         print(f"normal {normal / SPELL:.0f}/s (slowest {normal_slowest:.2f} s); "
               f"frozen {frozen / SPELL:.0f}/s (slowest {frozen_slowest:.2f} s)")  # fmt: skip
         assert "gateway_degraded_mode 1.0" in degraded
@@ -95,10 +79,11 @@ def test_a_frozen_redis_keeps_half_the_throughput_and_the_limit(
         assert frozen_slowest < 3.0
         assert normal_missing == frozen_missing == 0
         # back: the background probe notices, the gateway leaves degraded mode by itself
-        deadline = time.monotonic() + 10
-        while "gateway_degraded_mode 0.0" not in httpx.get(gw.url + "/metrics").text:
-            assert time.monotonic() < deadline, "still degraded 10 s after Redis continued"
-            time.sleep(0.05)
+        eventually(
+            lambda: "gateway_degraded_mode 0.0" in httpx.get(gw.url + "/metrics").text,
+            10.0,
+            "out of degraded mode after Redis continued",
+        )
         assert asyncio.run(load(url, ids, 1.0))[2] == 0
         gw.assert_clean_log()
     assert emulator.state.stats.throttled == 0

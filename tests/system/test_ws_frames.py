@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.system.procs import GatewayProcess, gateway
+from tests.support.processes import GatewayProcess, gateway
 
 TRANSPORT, LEGACY = "graphql-transport-ws", "graphql-ws"
 KEY = "ws-frames-test-key"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 from gateway.loading.batcher import Batcher
 from gateway.loading.cache import Outcome
@@ -14,9 +14,7 @@ from gateway.loading.limiter import Admission, SlidingWindowLimiter
 from gateway.schema.errors import extensions_of
 from gateway.vod.client import Admit
 from gateway.vod.models import SummaryPage, SummaryStatus, TranscodeSummaryRecord
-from tests.support.clock import ManualClock, settle
-
-HANG_GUARD = 500  # event-loop passes of settle() before a wait gives up: generous, never a timing
+from tests.support.clock import ManualClock
 
 
 class Upstream:
@@ -39,14 +37,6 @@ class Upstream:
             return SummaryPage("r", found, frozenset())
         finally:
             await grant.release()
-
-
-async def until(condition: Callable[[], bool], what: str) -> None:
-    for _ in range(HANG_GUARD):
-        if condition():
-            return
-        await settle(1)
-    raise AssertionError(f"never happened: {what}")
 
 
 def make(
@@ -89,11 +79,11 @@ async def test_a_one_id_flow_behind_a_1000_id_flow_goes_out_in_the_next_call() -
     batcher, upstream, clock = make()
     await spend_the_second(batcher, upstream)
     bulk = start(batcher, ids("b", 1000))
-    await until(lambda: batcher.pending == 1000, "the bulk flow queued")
+    await clock.until(lambda: batcher.pending == 1000, 0, "the bulk flow queued")
     interactive = start(batcher, ["i0"])
-    await until(lambda: batcher.pending == 1001, "the interactive flow queued")
+    await clock.until(lambda: batcher.pending == 1001, 0, "the interactive flow queued")
     await clock.advance(1.0)
-    await until(lambda: len(upstream.calls) == 2, "the next call")
+    await clock.until(lambda: len(upstream.calls) == 2, 0, "the next call")
     # the bulk flow's turn, then the new flow's, then the bulk flow's again
     assert upstream.calls[1] == ["b0000", "i0", *ids("b", 9)[1:]]
     assert [r.video_id for r in await interactive] == ["i0"]  # type: ignore[union-attr]
@@ -104,10 +94,10 @@ async def test_two_equal_bulk_flows_share_each_call_equally() -> None:
     batcher, upstream, clock = make()
     await spend_the_second(batcher, upstream)
     a, b = start(batcher, ids("a", 50)), start(batcher, ids("b", 50))
-    await until(lambda: batcher.pending == 100, "both flows queued")
+    await clock.until(lambda: batcher.pending == 100, 0, "both flows queued")
     for n in (2, 3):
         await clock.advance(1.0)
-        await until(lambda n=n: len(upstream.calls) == n, f"call {n}")  # type: ignore[misc]
+        await clock.until(lambda n=n: len(upstream.calls) == n, 0, f"call {n}")  # type: ignore[misc]
     first, second = upstream.calls[1], upstream.calls[2]
     assert first == ["a0000", "b0000", "a0001", "b0001", "a0002", "b0002", "a0003", "b0003", "a0004", "b0004"]
     assert Counter(i[0] for i in second) == {"a": 5, "b": 5}
@@ -119,10 +109,10 @@ async def test_weights_are_honoured_across_tenants() -> None:
     batcher, upstream, clock = make(budgets={"big": Budget(weight=3), "small": Budget(weight=1)})
     await spend_the_second(batcher, upstream)
     tasks = [start(batcher, ids("B", 100), "big"), start(batcher, ids("s", 100), "small")]
-    await until(lambda: batcher.pending == 200, "both tenants queued")
+    await clock.until(lambda: batcher.pending == 200, 0, "both tenants queued")
     for n in range(2, 6):
         await clock.advance(1.0)
-        await until(lambda n=n: len(upstream.calls) == n, f"call {n}")  # type: ignore[misc]
+        await clock.until(lambda n=n: len(upstream.calls) == n, 0, f"call {n}")  # type: ignore[misc]
     taken = Counter(i[0] for call in upstream.calls[1:] for i in call)
     assert taken == {"B": 30, "s": 10}
     assert Counter(i[0] for call in upstream.calls[1:3] for i in call) == {"B": 15, "s": 5}
@@ -134,10 +124,10 @@ async def test_calls_stay_at_ten_ids_at_saturation() -> None:
     batcher, upstream, clock = make(max_wait=60.0)  # 18 s of queue at 1 call/s
     await spend_the_second(batcher, upstream)
     tasks = [start(batcher, ids(f"f{f:02d}-", 7)) for f in range(25)]  # 175 IDs in 25 flows
-    await until(lambda: batcher.pending == 175, "every flow queued")
+    await clock.until(lambda: batcher.pending == 175, 0, "every flow queued")
     for n in range(2, 20):
         await clock.advance(1.0)
-        await until(lambda n=n: len(upstream.calls) == n, f"call {n}")  # type: ignore[misc]
+        await clock.until(lambda n=n: len(upstream.calls) == n, 0, f"call {n}")  # type: ignore[misc]
     await asyncio.gather(*tasks)
     assert [len(c) for c in upstream.calls[1:]] == [10] * 17 + [5]
     assert sorted(i for c in upstream.calls[1:] for i in c) == sorted(
@@ -146,14 +136,16 @@ async def test_calls_stay_at_ten_ids_at_saturation() -> None:
 
 
 async def test_single_flight_holds_across_flows() -> None:
-    batcher, upstream, _ = make(qps=15)
+    batcher, upstream, clock = make(qps=15)
     upstream.hold = asyncio.Event()
     first = start(batcher, ["x", "y"])
-    await until(lambda: len(upstream.calls) == 1, "the first call out")
+    await clock.until(lambda: len(upstream.calls) == 1, 0, "the first call out")
     # y is in flight, s is wanted by both flows while waiting, z by one
     second = start(batcher, ["y", "s", "z"], "t1")
     third = start(batcher, ["s", "y", "x"], "t2")
-    await until(lambda: batcher.pending == 2, "s and z queued once")
+    # s and z queued once, and sent together while the first call is still open; y and x not again
+    await clock.until(lambda: upstream.calls == [["x", "y"], ["s", "z"]], 0, "s and z sent once")
+    assert batcher.pending == 0
     upstream.hold.set()
     results = await asyncio.gather(first, second, third)
     sent = Counter(i for c in upstream.calls for i in c)
@@ -168,9 +160,9 @@ async def test_a_cancelled_flow_leaves_nothing_behind() -> None:
     await spend_the_second(batcher, upstream)
     gone = start(batcher, [*ids("g", 100), "shared"], "leaver")
     stays = start(batcher, ["shared"], "stayer")
-    await until(lambda: batcher.pending == 101, "both queued")
+    await clock.until(lambda: batcher.pending == 101, 0, "both queued")
     gone.cancel()
-    await until(lambda: batcher.pending == 1, "the cancelled flow's IDs gone")
+    await clock.until(lambda: batcher.pending == 1, 0, "the cancelled flow's IDs gone")
     assert batcher.queue.flows() == 1 and batcher.queue.waiting_by_tenant() == {"stayer": 1}
     await clock.advance(1.0)
     assert [r.video_id for r in await stays] == ["shared"]  # type: ignore[union-attr]
@@ -185,11 +177,11 @@ async def test_the_early_rate_limited_carries_its_expected_wait() -> None:
     batcher, upstream, clock = make(ids_per_second=10.0)
     await spend_the_second(batcher, upstream)
     first = start(batcher, ids("a", 60))  # alone: 6 s
-    await until(lambda: batcher.pending == 60, "the first flow queued")
+    await clock.until(lambda: batcher.pending == 60, 0, "the first flow queued")
     flow = Flow()
     # 60 new IDs of its own, and the other flow's 60 served at the same pace: 120 IDs at 10 IDs/s
     second = asyncio.create_task(batcher.load_many([*ids("b", 60), "a0000"], flow=flow))
-    await until(lambda: "a0000" in flow.queue, "its ID queued already (for the first flow) joined")
+    await clock.until(lambda: "a0000" in flow.queue, 0, "its ID queued already (for the first flow) joined")
     assert batcher.pending == 60 and list(flow.queue) == ["a0000"]  # none of its new IDs queued
     assert not second.done()
     await clock.advance(1.0)
@@ -205,12 +197,12 @@ async def test_the_early_rate_limited_carries_its_expected_wait() -> None:
 async def test_a_capped_tenant_waits_for_its_bucket_and_still_sends_full_calls() -> None:
     batcher, upstream, clock = make(qps=15, budgets={"capped": Budget(cap=10)})
     task = start(batcher, ids("c", 30), "capped")
-    await until(lambda: len(upstream.calls) == 1, "the first call")
+    await clock.until(lambda: len(upstream.calls) == 1, 0, "the first call")
     assert upstream.calls == [ids("c", 10)]
     await clock.advance(0.5)
     assert len(upstream.calls) == 1  # 5 IDs' worth of its bucket: not yet a full call
     await clock.advance(0.5)
-    await until(lambda: len(upstream.calls) == 2, "a second's worth later")
+    await clock.until(lambda: len(upstream.calls) == 2, 0, "a second's worth later")
     assert upstream.calls[1] == ids("c", 20)[10:]
     await clock.advance(1.0)
     await task
