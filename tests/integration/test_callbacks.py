@@ -18,8 +18,8 @@ from gateway.app import create_app
 from gateway.emulator.catalogue import Catalogue
 from gateway.loading.parts import Parts
 from gateway.vod.callbacks import callback_signature
-from tests.harness import Emulator, LogRecords, gateway_settings
 from tests.support.clock import ManualClock
+from tests.support.harness import Emulator, LogRecords, gateway_settings
 from tests.support.server import ThreadedServer
 
 KEY = "callback-test-api-key"

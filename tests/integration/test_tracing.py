@@ -18,7 +18,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from gateway.app import create_app
 from gateway.tracing import Tracing
-from tests.harness import CANARY, Emulator, Gateway, gateway_settings
+from tests.support.harness import CANARY, Emulator, Gateway, gateway_settings
 from tests.support.server import ThreadedServer
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"

@@ -19,8 +19,8 @@ from gateway.app import create_app
 from gateway.emulator.catalogue import Catalogue
 from gateway.loading.parts import Parts
 from gateway.vod.callbacks import callback_signature
-from tests.harness import Emulator, gateway_settings
 from tests.support.clock import ManualClock
+from tests.support.harness import Emulator, gateway_settings
 from tests.support.server import ThreadedServer
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 from websockets.asyncio.client import connect
 
-from tests.harness import Process, free_port
+from tests.support.processes import Process, free_port
 from tests.system.procs import gateway_env
 
 UPDATES = "subscription($v: [ID!]!) { transcodeSummaryUpdates(videoIds: $v) { videoId transcodeStatus } }"

@@ -18,7 +18,7 @@ import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-from tests.harness import CANARY, Emulator
+from tests.support.harness import CANARY, Emulator
 from tests.system.procs import gateway, gateway_env
 
 TRACE_ID = "0af7651916cd43dd8448eb211c80319c"
