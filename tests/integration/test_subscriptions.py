@@ -404,6 +404,8 @@ async def test_a_stale_cached_summary_never_starts_a_stream(
     await client.subscribe("early", [running])
     first = (await client.recv())["payload"]["data"]["transcodeSummaryUpdates"]
     assert first["transcodeStatus"] == "PROCESSING"  # now cached for 600 s
+    # the poller's first round (at once, for a new watch) must be over: else it could see the jump
+    await wait_until(lambda: live.poller.rounds == 1 and live.batcher.background == 0, "the first poll round")
     emulator.state.advance(400)  # it completes upstream; no poll round comes for 600 s
     async with httpx.AsyncClient(base_url=live.url) as http:
         query = f'{{ transcodeSummary(videoId: "{running}") {{ transcodeStatus }} }}'
