@@ -283,6 +283,7 @@ def value_at(data: Any, path: list[Any]) -> Any:
     return data
 
 
+@pytest.mark.timeout(300)  # a guard against a hang: 2,000 operations take 30-60 s on 2 busy cores
 def test_generated_operations_never_fail_untyped(
     make_emulator: Callable[..., Emulator],
     make_gateway: Callable[..., Gateway],
