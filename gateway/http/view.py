@@ -11,7 +11,7 @@ from typing import Any, cast
 import orjson
 from aiodataloader import DataLoader
 from cross_web import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
@@ -97,7 +97,12 @@ class GatewayGraphQL(GraphQL[Context, None]):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
-        request = Request(scope=scope, receive=receive)
+        try:
+            await self._http(Request(scope=scope, receive=receive), scope, receive, send)
+        except ClientDisconnect:  # gone before its body was read (or cut off at the body deadline)
+            log.info("client disconnected", extra={"fields": {"outcome": "disconnected"}})
+
+    async def _http(self, request: Request, scope: Scope, receive: Receive, send: Send) -> None:
         key = await self._cache_key(request)
         if key is not None and self._responses is not None:
             hit = self._responses.get(key)
