@@ -1,5 +1,6 @@
 """``python -m bench``: throughput at the account limit, idle latency, fairness (an interactive
-client under a bulk load), and the gateway's CPU cost (``--only fairness``: that table alone).
+client under a bulk load), the gateway's CPU cost, and the edge guards' cost (``--only fairness``
+or ``--only edge``: that table alone, the latter kept in bench/results/edge.md).
 
 Starts the emulator (strict 1 s window, 20-60 ms latency) and the gateway as subprocesses on
 loopback, drives them, and prints tables (also written to bench/results/latest.md).
@@ -20,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from bench import fairness, load, procs
+from bench import edge, fairness, load, procs
 from gateway.clock import MonotonicClock
 from gateway.emulator.catalogue import Catalogue
 from gateway.emulator.config import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET
@@ -179,7 +180,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=100, help="concurrent GraphQL clients (default 100)")
     parser.add_argument("--idle-samples", type=int, default=40)
     parser.add_argument("--cpu-seconds", type=int, default=8)
-    parts = ["saturation", "idle", "fairness", "cpu"]
+    parts = ["saturation", "idle", "fairness", "cpu", "edge"]
     parser.add_argument("--skip", nargs="*", default=[], choices=parts)
     parser.add_argument("--only", nargs="*", default=[], choices=parts, help="run these tables alone")
     parser.add_argument("--fairness-seconds", type=float, default=20, help="the fairness run (default 20)")
@@ -228,7 +229,13 @@ def main() -> None:
             "\nThe gateway's own CPU cost, cached summaries, one worker, wrk -t1 on loopback:\n\n",
             table(rows) if rows else "wrk is not installed (apt-get install wrk): skipped\n",
         ]
-    publish("".join(out), "latest.md")
+    if "edge" not in args.skip:
+        rows = edge.edge_cost(catalogue.ids[0], args.cpu_seconds)
+        out += [
+            "\nThe edge guards' cost: the raw Starlette floor behind each HTTP protocol, wrk -t1 on loopback:\n\n",
+            table(rows) if rows else "wrk is not installed (apt-get install wrk): skipped\n",
+        ]
+    publish("".join(out), "latest.md" if "edge" not in args.only or len(args.only) > 1 else "edge.md")
 
 
 def publish(text: str, name: str) -> None:

@@ -63,10 +63,11 @@ def gateway(upstream: str, port: int | None = None, **env: str) -> Iterator[tupl
 
 
 @contextmanager
-def asgi_app(target: str) -> Iterator[str]:
-    """Serve ``module:app`` with uvicorn (asyncio loop, httptools), as the gateway itself runs."""
+def asgi_app(target: str, http: str = "httptools") -> Iterator[str]:
+    """Serve ``module:app`` with uvicorn (asyncio loop, httptools unless ``http`` names another
+    protocol: ``h11``, or a class such as ``gateway.http.protocol:EdgeProtocol``)."""
     port = free_port()
-    args = [str(BIN / "uvicorn"), target, "--port", str(port), "--loop", "asyncio", "--http", "httptools"]
+    args = [str(BIN / "uvicorn"), target, "--port", str(port), "--loop", "asyncio", "--http", http]
     args += ["--log-level", "warning", "--no-access-log"]
     with process(args, f"http://127.0.0.1:{port}/healthz"):
         yield f"http://127.0.0.1:{port}/graphql"

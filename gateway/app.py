@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
 from typing import TypedDict
 
 import httpx
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
 from gateway.clock import Clock, MonotonicClock
@@ -76,6 +78,7 @@ def create_app(
         graphql_ide=None,
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
         max_subscriptions_per_connection=settings.subscription_max_per_connection,
+        connection_init_wait_timeout=timedelta(seconds=settings.ws_init_timeout),  # graphql-ws too
         allowed_origins=settings.cors_origins,  # cross-origin pages allowed by CORS may subscribe too
     )
 
@@ -95,6 +98,9 @@ def create_app(
             await asyncio.to_thread(tracing.shutdown)  # flushes the last spans (HTTP, blocking)
 
     middleware = [Middleware(RequestIdMiddleware)]
+    if settings.allowed_hosts:  # before anything answers: a DNS-rebinding page's Host is refused (400)
+        hosts = list(settings.allowed_hosts)
+        middleware.append(Middleware(TrustedHostMiddleware, allowed_hosts=hosts, www_redirect=False))
     if settings.cors_origins:
         middleware.append(
             Middleware(

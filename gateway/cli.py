@@ -88,24 +88,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _server(app: object, host: str, port: int) -> uvicorn.Server:
-    config = uvicorn.Config(
-        app,  # type: ignore[arg-type]
-        host=host,
-        port=port,
-        loop="asyncio",  # uvloop starved a few connections at 64 clients (p99 in seconds)
-        http="httptools",
-        ws="websockets-sansio",
-        lifespan="on",
-        log_level="warning",
-        access_log=False,
-    )
-    return uvicorn.Server(config)
-
-
 async def _serve(settings: Settings, host: str, port: int, emulator: bool, emulator_port: int) -> None:
     from gateway.app import create_app
     from gateway.emulator.embedded import EmbeddedEmulator, start_embedded_emulator
+    from gateway.http.server import build_server
     from gateway.loading.shared import check_redis
     from gateway.tracing import tracing_from_env
 
@@ -123,8 +109,8 @@ async def _serve(settings: Settings, host: str, port: int, emulator: bool, emula
             app = create_app(settings, default_query=default_query, tracing=tracing)
         else:
             app = create_app(settings, tracing=tracing)
-        server = _server(app, host, port)
-        task = asyncio.create_task(server.serve())
+        server, listener = build_server(app, settings, host, port)
+        task = asyncio.create_task(server.serve(sockets=[listener]))
         while not server.started:
             if task.done():
                 await task

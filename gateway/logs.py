@@ -31,6 +31,8 @@ class JsonFormatter(logging.Formatter):
         fields = getattr(record, "fields", None)
         if isinstance(fields, dict):
             entry.update(fields)
+        if record.exc_info:  # a bug somewhere: kept, inside the line, so it is never lost
+            entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str, ensure_ascii=False)
 
 
@@ -45,11 +47,17 @@ class TextFormatter(logging.Formatter):
 
 
 def configure_logging(level: str = "INFO", json_lines: bool = True) -> None:
+    """The gateway's lines at ``level``; every other logger's (uvicorn's, websockets', asyncio's,
+    Strawberry's rejected origins) at WARNING and up, in the same format: the root's handler, which
+    they propagate to (uvicorn is started with ``log_config=None``, so it adds none of its own)."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if json_lines else TextFormatter())
-    root = logging.getLogger("gateway")
+    gateway = logging.getLogger("gateway")
+    gateway.handlers[:] = [handler]
+    gateway.setLevel(level)
+    gateway.propagate = False
+    root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(level)
-    root.propagate = False
+    root.setLevel(max(logging.WARNING, logging.getLevelName(level)))
     # Strawberry logs every resolver error with its traceback; the gateway logs its own line instead.
     logging.getLogger("strawberry.execution").setLevel(logging.CRITICAL)

@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from gateway.config import casts
-from gateway.config.errors import SettingsError
 from gateway.config.keys import ApiKey, parse_entry
+from gateway.config.rows import SettingsError
 from gateway.vod.callbacks import CallbackAuth
 from gateway.vod.credentials import Credentials, Secret
 

@@ -9,13 +9,16 @@ A missing or malformed value fails start-up with one line that names the variabl
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from gateway.config import casts
-from gateway.config.errors import SettingsError as SettingsError  # re-exported: the error of every setting
+from gateway.config.connections import connection_rows
 from gateway.config.keys import ApiKey
+from gateway.config.rows import Row as Row
+from gateway.config.rows import SettingsError as SettingsError
+from gateway.config.rows import value_of
 from gateway.config.secrets import api_keys, read_callbacks, read_credentials
 from gateway.vod.auth import SignatureVersion
 from gateway.vod.callbacks import CallbackAuth
@@ -26,43 +29,16 @@ from gateway.vod.endpoints import endpoint_for_region
 CREDENTIAL_VARIABLES = ("ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET")
 
 
-@dataclass(frozen=True)
-class Row:
-    """One environment variable: the :class:`Settings` field it fills, how, and its README line."""
-
-    group: str  # the README table it is listed in
-    attr: str | None  # None: not a field of its own, another row's reader reads it
-    variable: str
-    cast: Callable[[str], object]  # raises ValueError for a bad value
-    default: object  # when the variable is unset or blank
-    expected: str  # ends the error for a bad value: "... is not valid: expected <expected>"
-    meaning: str
-    read: Callable[[Mapping[str, str]], object] | None = None  # reads several variables, or defaults from one
-    shown_default: str | None = None  # for the README, when the default value alone would mislead
-
-
-def _value(env: Mapping[str, str], row: Row) -> object:
-    raw = env.get(row.variable)
-    if raw is None or raw.strip() == "":
-        return row.default
-    try:
-        return row.cast(raw.strip())
-    except ValueError:
-        raise SettingsError(
-            f"{row.variable}={casts.shown(raw)!r} is not valid: expected {row.expected}"
-        ) from None
-
-
 def _max_ids(env: Mapping[str, str]) -> object:
     """What the account serves within VOD_MAX_WAIT, unless GATEWAY_MAX_IDS says otherwise."""
-    qps, wait = _value(env, row_of("VOD_QPS")), _value(env, row_of("VOD_MAX_WAIT"))
+    qps, wait = value_of(env, row_of("VOD_QPS")), value_of(env, row_of("VOD_MAX_WAIT"))
     served = max(1, int(qps * MAX_IDS_PER_CALL * wait))  # type: ignore[operator]
-    return _value(env, replace(row_of("GATEWAY_MAX_IDS"), default=served))
+    return value_of(env, replace(row_of("GATEWAY_MAX_IDS"), default=served))
 
 
 def _endpoint(env: Mapping[str, str]) -> object:
-    region = str(_value(env, row_of("VOD_REGION")))
-    return _value(env, replace(row_of("VOD_ENDPOINT"), default=endpoint_for_region(region)))
+    region = str(value_of(env, row_of("VOD_REGION")))
+    return value_of(env, replace(row_of("VOD_ENDPOINT"), default=endpoint_for_region(region)))
 
 
 UPSTREAM, LIMITS, CACHES = "Credentials & upstream", "Account limit & scheduling", "Caches"
@@ -139,13 +115,28 @@ ROWS: tuple[Row, ...] = (
     Row(EDGE, "max_tokens", "GATEWAY_MAX_TOKENS", casts.positive_int, 2_000, _WHOLE,
         "maximum tokens per document"),
     Row(EDGE, "max_body_bytes", "GATEWAY_MAX_BODY_BYTES", casts.positive_int, 64 * 1024, "bytes >= 1",
-        "maximum request body, in bytes"),
+        "maximum request body, in bytes (413); also the largest WebSocket message (close 1009)"),
+    Row(EDGE, "allowed_hosts", "GATEWAY_ALLOWED_HOSTS", casts.csv, (), "comma-separated host names",
+        "comma-separated `Host` values served (`*.example.com` patterns; WebSocket handshakes too); "
+        "any other is a 400. Unset: any host. Add what your probes send (a kubelet sends the pod IP)"),
+    Row(EDGE, "csrf_prevention", "GATEWAY_CSRF_PREVENTION", casts.boolean, False, _BOOL,
+        "Apollo's CSRF prevention: a GET or a POST with a content type a form can send (or none) "
+        "needs a non-empty `Apollo-Require-Preflight` or `X-Apollo-Operation-Name` header, else 400"),
     Row(SUBSCRIPTIONS, "subscription_max_ids", "GATEWAY_SUBSCRIPTION_MAX_IDS", casts.positive_int, 100,
         _WHOLE, "IDs per subscription"),
     Row(SUBSCRIPTIONS, "subscription_max_per_connection", "GATEWAY_SUBSCRIPTIONS_PER_CONNECTION",
         casts.positive_int, 20, _WHOLE, "subscriptions per WebSocket connection"),
+    Row(SUBSCRIPTIONS, "subscription_max_per_key", "GATEWAY_SUBSCRIPTIONS_PER_KEY", casts.positive_int,
+        500, _WHOLE, "open WebSocket operations per API key (tenant) in this process; past it a new "
+        "one gets an `error` message (`RATE_LIMITED`), the others go on"),
+    Row(SUBSCRIPTIONS, "subscription_max_total", "GATEWAY_SUBSCRIPTIONS_MAX", casts.positive_int, 2_000,
+        _WHOLE, "open WebSocket operations in this process, all keys together (the same answer past it)"),
+    Row(SUBSCRIPTIONS, "ws_init_timeout", "GATEWAY_WS_INIT_TIMEOUT", casts.positive_float, 10.0,
+        _SECONDS_ON, "seconds a WebSocket may take to send `connection_init` (both subprotocols); "
+        "then close 4408"),
     Row(SUBSCRIPTIONS, "poll_interval", "GATEWAY_POLL_INTERVAL", casts.positive_float, 1.0, _SECONDS_ON,
         "seconds between the subscription poller's rounds"),
+    *connection_rows(),
     Row(REPLICAS, "redis_url", "GATEWAY_REDIS_URL", Secret, None, "",
         "share the limiter and cache between replicas ([docs/deployment.md](docs/deployment.md))"),
     Row(REPLICAS, "replicas", "GATEWAY_REPLICAS", casts.positive_int, 1, _WHOLE,
@@ -214,6 +205,14 @@ class Settings:
     max_aliases: int = _default("max_aliases")
     max_tokens: int = _default("max_tokens")
     max_body_bytes: int = _default("max_body_bytes")
+    allowed_hosts: tuple[str, ...] = _default("allowed_hosts")
+    csrf_prevention: bool = _default("csrf_prevention")
+    max_connections: int = _default("max_connections")
+    max_header_bytes: int = _default("max_header_bytes")
+    max_url_bytes: int = _default("max_url_bytes")
+    header_timeout: float = _default("header_timeout")
+    body_timeout: float = _default("body_timeout")
+    shutdown_timeout: float = _default("shutdown_timeout")
     redis_url: Secret | None = field(default=_default("redis_url"), repr=False)
     replicas: int = _default("replicas")
     redis_timeout: float = _default("redis_timeout")
@@ -225,6 +224,9 @@ class Settings:
     ftv1_tenants: tuple[str, ...] = _default("ftv1_tenants")
     subscription_max_ids: int = _default("subscription_max_ids")
     subscription_max_per_connection: int = _default("subscription_max_per_connection")
+    subscription_max_per_key: int = _default("subscription_max_per_key")
+    subscription_max_total: int = _default("subscription_max_total")
+    ws_init_timeout: float = _default("ws_init_timeout")
     poll_interval: float = _default("poll_interval")
 
     def with_overrides(self, **changes: object) -> Settings:
@@ -237,7 +239,7 @@ DEFAULTS = Settings()  # what an empty environment gives, e.g. ``DEFAULTS.max_id
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read every setting from ``env`` (the process environment by default)."""
     env = os.environ if env is None else env
-    values = {row.attr: row.read(env) if row.read else _value(env, row) for row in ROWS if row.attr}
+    values = {row.attr: row.read(env) if row.read else value_of(env, row) for row in ROWS if row.attr}
     return Settings(**values)  # type: ignore[arg-type]
 
 

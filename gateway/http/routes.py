@@ -4,6 +4,7 @@ are open, ``/graphql`` needs an API key when keys are configured (the explorer p
 from __future__ import annotations
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.datastructures import Headers
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -14,12 +15,16 @@ from gateway.config.settings import Settings
 from gateway.http import explorer
 from gateway.http.auth import ApiKeys, RequireApiKey
 from gateway.http.callbacks import callback_route
+from gateway.http.csrf import CSRF_MESSAGE, looks_forged
+from gateway.http.rejections import reject
 from gateway.http.view import GatewayGraphQL, parts_of
 from gateway.metrics import Metrics
+from gateway.schema.errors import ErrorCode
 
 
 class GraphQLEndpoint:
-    """/graphql: the explorer for browsers (GET, Accept: text/html), GraphQL for everything else."""
+    """/graphql: the explorer for browsers (GET, Accept: text/html), GraphQL for everything else
+    (first held to Apollo's CSRF prevention when it is on, as Apollo Server does after its landing page)."""
 
     def __init__(self, view: GatewayGraphQL, settings: Settings, default_query: str) -> None:
         self._view = view
@@ -37,6 +42,9 @@ class GraphQLEndpoint:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.is_explorer(scope):
             await explorer.graphiql_page(default_query=self._default_query)(scope, receive, send)
+            return
+        if self._settings.csrf_prevention and scope["type"] == "http" and looks_forged(Headers(scope=scope)):
+            await reject(CSRF_MESSAGE, ErrorCode.BAD_REQUEST, 400)(scope, receive, send)
             return
         await self._view(scope, receive, send)
 

@@ -11,7 +11,7 @@ from typing import Any, cast
 import orjson
 from aiodataloader import DataLoader
 from cross_web import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
@@ -24,6 +24,7 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from gateway.config.settings import Settings
 from gateway.http.auth import ApiKeys, caller_of
+from gateway.http.csrf import is_json
 from gateway.http.response_cache import ResponseCache
 from gateway.http.websockets import (
     LegacyWSHandler,
@@ -31,6 +32,7 @@ from gateway.http.websockets import (
     TransportWSHandler,
     check_connection_key,
 )
+from gateway.http.ws_slots import OperationSlots
 from gateway.loading.batcher import FlowSource
 from gateway.loading.cache import CacheTTLs
 from gateway.loading.loader import summary_loader
@@ -49,6 +51,7 @@ NO_STREAM = (
     ": subscribe over a WebSocket (graphql-transport-ws or graphql-ws); a plain HTTP request "
     "gets one result, and a subscription has many"
 )
+UNSUPPORTED_TYPE = "Unsupported content type: POST a body of Content-Type application/json"
 _CODE_BY_STATUS = {
     400: ErrorCode.BAD_REQUEST,
     404: ErrorCode.NOT_FOUND,
@@ -88,12 +91,20 @@ class GatewayGraphQL(GraphQL[Context, None]):
             settings.cache_ttl_active, settings.cache_ttl_terminal, settings.cache_ttl_not_found
         )
         self._keys = ApiKeys(settings.api_keys)
+        self.operation_slots = OperationSlots(
+            settings.subscription_max_total, settings.subscription_max_per_key
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
-        request = Request(scope=scope, receive=receive)
+        try:
+            await self._http(Request(scope=scope, receive=receive), scope, receive, send)
+        except ClientDisconnect:  # gone before its body was read (or cut off at the body deadline)
+            log.info("client disconnected", extra={"fields": {"outcome": "disconnected"}})
+
+    async def _http(self, request: Request, scope: Scope, receive: Receive, send: Send) -> None:
         key = await self._cache_key(request)
         if key is not None and self._responses is not None:
             hit = self._responses.get(key)
@@ -106,6 +117,9 @@ class GatewayGraphQL(GraphQL[Context, None]):
             if request.method == "GET" and "query" not in request.query_params:
                 # Strawberry answers 404 here (it would serve its IDE); say what's missing instead
                 raise HTTPException(400, NO_QUERY)
+            if request.method == "POST" and not is_json(request.headers.get("content-type", "")):
+                # Strawberry matches a substring: application/jsonx would pass as JSON
+                raise HTTPException(400, UNSUPPORTED_TYPE)
             response = await self.run(request, context=context)
         except HTTPException as exc:
             code = _CODE_BY_STATUS.get(exc.status_code, ErrorCode.BAD_REQUEST)
@@ -147,7 +161,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
             return None
         if FTV1_HEADER in request.headers:  # a router asking for its trace wants this run's timings
             return None
-        if not request.headers.get("content-type", "").startswith("application/json"):
+        if not is_json(request.headers.get("content-type", "")):
             return None
         return await request.body()  # Starlette keeps it: the view reads the same bytes again
 

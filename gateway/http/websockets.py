@@ -1,6 +1,6 @@
 """GraphQL over WebSocket (graphql-transport-ws and legacy graphql-ws), adapted: the API key in
 ``connection_init`` for clients that can't send headers, a coded error at the per-connection
-subscription limit, and text frames."""
+subscription limit and at the per-key and per-process ones (``ws_slots.py``), and text frames."""
 
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ from gateway.http.ws_messages import (
     legacy_problem,
     transport_problem,
 )
+from gateway.http.ws_slots import OperationSlots
 from gateway.schema.context import Context
 from gateway.schema.errors import ErrorCode
 
@@ -49,6 +50,11 @@ def _over_limit(limit: int | None, open_ops: Mapping[str, object], op_id: str) -
     if limit is None or len(open_ops) < limit or op_id in open_ops:
         return None
     return subscription_limit_error(limit)
+
+
+def _slots(view: object) -> OperationSlots | None:
+    slots = getattr(view, "operation_slots", None)
+    return slots if isinstance(slots, OperationSlots) else None
 
 
 def _remember_params(context: Context, payload: object) -> None:
@@ -90,6 +96,15 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         refusal = _over_limit(self.max_subscriptions_per_connection, self.operations, message["id"])
+        slots, tenant = _slots(self.view), self.context.tenant
+        if refusal is None and slots is not None and self.connection_acknowledged:
+            if message["id"] not in self.operations:
+                refusal = slots.acquire(tenant)
+                if refusal is None:
+                    await super().handle_subscribe(message)
+                    operation = self.operations.get(message["id"])
+                    slots.hold(tenant, operation.task if operation is not None else None)
+                    return
         if refusal is not None and self.connection_acknowledged:
             error = {"id": message["id"], "type": "error", "payload": [refusal]}
             await self.send_message(error)  # type: ignore[arg-type]
@@ -129,6 +144,14 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
 
     async def handle_start(self, message: StartMessage) -> None:
         refusal = _over_limit(self.max_subscriptions_per_connection, self.tasks, message["id"])
+        slots, tenant = _slots(self.view), self.context.tenant
+        if refusal is None and slots is not None and self.connection_acknowledged:
+            if message["id"] not in self.tasks:
+                refusal = slots.acquire(tenant)
+                if refusal is None:
+                    await super().handle_start(message)
+                    slots.hold(tenant, self.tasks.get(message["id"]))
+                    return
         if refusal is not None and self.connection_acknowledged:
             error = {"type": "error", "id": message["id"], "payload": refusal}
             await self.send_message(error)  # type: ignore[arg-type]

@@ -1,0 +1,105 @@
+"""The uvicorn server the gateway runs in: its edge protocol and connection gate, WebSocket
+limits, JSON logs, and a shutdown that ends.
+
+- SIGTERM and SIGINT start a graceful shutdown and the process exits 0 (uvicorn's own signal
+  handling re-raises the signal once it is done, so a clean SIGTERM ended with status 143).
+- Shutdown stops accepting, closes idle connections and WebSockets (1012), lets requests in flight
+  finish for up to ``GATEWAY_SHUTDOWN_TIMEOUT`` seconds, then cuts off the stragglers (a body
+  dribbled at one byte a second) with one log line, instead of uvicorn's cancelling the tasks
+  (which logs a traceback for each).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Generator
+
+import uvicorn
+
+from gateway.config.connections import descriptor_cap
+from gateway.config.settings import Settings
+from gateway.http.connections import ConnectionGate, GatedSocket
+from gateway.http.protocol import EdgeLimits, EdgeProtocol
+
+log = logging.getLogger("gateway.edge")
+
+CUT_OFF_GRACE = 1.0  # seconds the requests of cut-off connections get to see the disconnect
+
+
+class GatewayServer(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        loop = asyncio.get_running_loop()
+        signals = (signal.SIGINT, signal.SIGTERM)
+        for sig in signals:
+            loop.add_signal_handler(sig, self.handle_exit, sig, None)
+        try:
+            yield
+        finally:
+            for sig in signals:
+                loop.remove_signal_handler(sig)
+
+    async def shutdown(self, sockets: list[object] | None = None) -> None:  # type: ignore[override]
+        for server in self.servers:
+            server.close()
+        state = self.server_state
+        for connection in list(state.connections):
+            connection.shutdown()  # idle: closed; busy: closed when its response is done; WS: 1012
+        loop = asyncio.get_running_loop()
+        grace = float(self.config.timeout_graceful_shutdown or 0)
+        deadline = loop.time() + grace
+        while (state.connections or state.tasks) and not self.force_exit and loop.time() < deadline:
+            await asyncio.sleep(0.05)
+        stragglers = list(state.connections)
+        if stragglers:
+            fields = {"connections": len(stragglers), "seconds": grace}
+            log.warning("shutdown: cutting off connections still open", extra={"fields": fields})
+            for connection in stragglers:
+                connection.transport.abort()
+            deadline = loop.time() + CUT_OFF_GRACE
+            while state.tasks and loop.time() < deadline:
+                await asyncio.sleep(0.02)
+        for task in list(state.tasks):
+            task.cancel()
+        if not self.force_exit:
+            await self.lifespan.shutdown()
+
+
+def capped_connections(settings: Settings) -> int:
+    """``GATEWAY_MAX_CONNECTIONS``, never above what the descriptors allow (one line if lowered)."""
+    allowed = descriptor_cap()
+    if settings.max_connections > allowed:
+        fields = {"asked": settings.max_connections, "allowed": allowed}
+        log.warning("GATEWAY_MAX_CONNECTIONS lowered to what RLIMIT_NOFILE allows", extra={"fields": fields})
+        return allowed
+    return settings.max_connections
+
+
+def build_server(app: object, settings: Settings, host: str, port: int) -> tuple[GatewayServer, GatedSocket]:
+    """The server and its listening socket (pass it to ``serve(sockets=[...])``)."""
+    gate = ConnectionGate(capped_connections(settings))
+    limits = EdgeLimits(
+        max_header_bytes=settings.max_header_bytes,
+        max_url_bytes=settings.max_url_bytes,
+        header_timeout=settings.header_timeout,
+        body_timeout=settings.body_timeout,
+    )
+    config = uvicorn.Config(
+        app,  # type: ignore[arg-type]
+        host=host,
+        port=port,
+        loop="asyncio",  # uvloop starved a few connections at 64 clients (p99 in seconds)
+        http=EdgeProtocol.configured(limits, gate.made),
+        ws="websockets-sansio",
+        ws_max_size=settings.max_body_bytes,  # the decompressed size: permessage-deflate is off
+        ws_per_message_deflate=False,
+        lifespan="on",
+        log_config=None,  # the gateway's JSON handler (logs.py) formats uvicorn's lines too
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=settings.shutdown_timeout,  # type: ignore[arg-type]
+    )
+    return GatewayServer(config), GatedSocket.listening(host, port, gate)

@@ -1,0 +1,72 @@
+"""SIGTERM on a real gateway process: a clean shutdown exits 0 (not 143), a client dribbling a
+body at one byte per tick is cut off at GATEWAY_SHUTDOWN_TIMEOUT and the process still exits 0
+within it, and an open WebSocket is closed with 1012. The log stays JSON without a traceback."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import select
+import signal
+import socket
+import time
+from pathlib import Path
+
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from tests.system.procs import gateway
+
+pytestmark = pytest.mark.slow
+
+GRACE = 2.0
+
+
+def test_a_clean_sigterm_exits_0(tmp_path: Path) -> None:
+    with gateway(tmp_path / "gw.log") as gw:
+        gw.popen.send_signal(signal.SIGTERM)
+        assert gw.wait_exit(10) == 0
+        gw.assert_clean_log()
+
+
+def test_a_dribbling_client_is_cut_off_at_the_shutdown_timeout(tmp_path: Path) -> None:
+    with gateway(tmp_path / "gw.log", GATEWAY_SHUTDOWN_TIMEOUT=str(GRACE)) as gw:
+        sock = socket.create_connection(("127.0.0.1", gw.port), timeout=10)
+        head = b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
+        sock.sendall(head + b" ")
+        gw.popen.send_signal(signal.SIGTERM)
+        started = time.monotonic()
+        while gw.popen.poll() is None and time.monotonic() - started < GRACE * 5:
+            readable, _, _ = select.select([sock], [], [], 0.5)  # one byte per tick until cut off
+            if readable:
+                break
+            try:
+                sock.sendall(b" ")
+            except OSError:
+                break
+        assert gw.wait_exit(GRACE * 3) == 0
+        assert time.monotonic() - started < GRACE + 3
+        sock.close()
+        assert "cutting off connections" in gw.text()
+        gw.assert_clean_log()
+
+
+def test_an_open_websocket_is_closed_with_1012_and_the_exit_is_0(tmp_path: Path) -> None:
+    with gateway(tmp_path / "gw.log") as gw:
+        url = gw.url.replace("http://", "ws://") + "/graphql"
+
+        async def run() -> int | None:
+            ws = await connect(url, subprotocols=["graphql-transport-ws"], proxy=None)  # type: ignore[list-item]
+            await ws.send(json.dumps({"type": "connection_init"}))
+            assert json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] == "connection_ack"
+            gw.popen.send_signal(signal.SIGTERM)
+            try:
+                while True:
+                    await asyncio.wait_for(ws.recv(), 10)
+            except ConnectionClosed:
+                return ws.close_code
+
+        assert asyncio.run(run()) == 1012
+        assert gw.wait_exit(10) == 0
+        gw.assert_clean_log()
