@@ -129,7 +129,7 @@ def test_termination_outlasts_the_drain_and_the_graceful_shutdown(
     assert command[0] == "sleep"
     drain = int(command[1])
     assert drain >= 5  # endpoints and proxies drop the pod before it stops accepting
-    graceful = float(getattr(settings_of(docs, tmp_path), "shutdown_timeout", 30))
+    graceful = settings_of(docs, tmp_path).shutdown_timeout  # GATEWAY_SHUTDOWN_TIMEOUT
     assert pod["terminationGracePeriodSeconds"] > drain + graceful
 
 
