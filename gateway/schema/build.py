@@ -18,7 +18,8 @@ from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from gateway.config.settings import Settings
-from gateway.schema.errors import CodedErrors, GatewayExecutor
+from gateway.schema.errors import CodedErrors
+from gateway.schema.executor import ProjectingExecutor
 from gateway.schema.federation import FederatedQuery
 from gateway.schema.limits import IdBudget
 from gateway.schema.parsing import CodedParserCache
@@ -80,5 +81,5 @@ def build_schema(settings: Settings, *, traced: bool = False) -> GatewaySchema:
         types=[Video, TranscodeSummary],
         extensions=extensions,
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
-        execution_context_class=GatewayExecutor,
+        execution_context_class=ProjectingExecutor,
     )
