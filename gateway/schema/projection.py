@@ -291,16 +291,3 @@ def projector(shape: Shape) -> Projector:
 def as_object(type_: GraphQLObjectType, record: Any) -> Any:
     """The Strawberry object the standard path completes, for a record of a plain-data type."""
     return PLAIN_DATA[type_.name](record)
-
-
-__all__ = [
-    "Leaf",
-    "NotProjectable",
-    "Objects",
-    "Projector",
-    "Shape",
-    "Typename",
-    "as_object",
-    "field_source",
-    "projector",
-]
