@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from graphql import (
+    GraphQLList,
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLResolveInfo,
@@ -27,7 +28,7 @@ from graphql import (
     is_object_type,
 )
 from graphql.execution.collect_fields import FieldDetailsList
-from graphql.pyutils import AwaitableOrValue, Path
+from graphql.pyutils import AwaitableOrValue, Path, gather_with_cancel
 
 from gateway.schema.errors import GatewayExecutor
 from gateway.schema.projection import (
@@ -42,8 +43,11 @@ from gateway.schema.projection import (
     field_source,
     projector,
 )
+from gateway.schema.shape_cache import MISSING, ShapeCache
 
 _PLAIN_DIRECTIVES = frozenset({"skip", "include"})  # already applied when graphql-core collects
+SHAPES = ShapeCache()
+"""Projectors per document and field, across requests (bounded)."""
 
 
 class ProjectingExecutor(GatewayExecutor):
@@ -71,6 +75,92 @@ class ProjectingExecutor(GatewayExecutor):
             return_type, field_details_list, info, path, result, position_context
         )
 
+    def complete_list_value(
+        self,
+        return_type: GraphQLList[GraphQLOutputType],
+        field_details_list: FieldDetailsList,
+        info: GraphQLResolveInfo[Any],
+        path: Path,
+        result: Any,
+        position_context: Any,
+    ) -> AwaitableOrValue[list[Any]]:
+        """A list of plain-data records (``transcodeSummaries``, ``jobs`` on the standard path) in
+        one loop; an item that isn't a projectable record (an error, null) is completed as
+        graphql-core completes a list item, at its index."""
+        item_type = return_type.of_type
+        named = item_type.of_type if is_non_null_type(item_type) else item_type
+        projection = PLAIN_DATA.get(getattr(named, "name", ""))
+        if (
+            projection is None
+            or result.__class__ is not list
+            or any(
+                d.name.value not in _PLAIN_DIRECTIVES
+                for f in field_details_list
+                for d in f.node.directives or ()
+            )
+        ):
+            return super().complete_list_value(
+                return_type, field_details_list, info, path, result, position_context
+            )
+        project = self._projector(named, field_details_list)  # type: ignore[arg-type]
+        if project is None:
+            return super().complete_list_value(
+                return_type, field_details_list, info, path, result, position_context
+            )
+        return self._complete_records(
+            project, projection.record, item_type, field_details_list, info, path, result, position_context
+        )
+
+    def _complete_records(
+        self,
+        project: Projector,
+        record: type,
+        item_type: GraphQLOutputType,
+        field_details_list: FieldDetailsList,
+        info: GraphQLResolveInfo[Any],
+        path: Path,
+        items: list[Any],
+        position_context: Any,
+    ) -> AwaitableOrValue[list[Any]]:
+        """graphql-core's ``complete_iterable_value``, with a projected record in one call."""
+        completed: list[Any] = []
+        append = completed.append
+        awaiting: list[int] = []
+        try:
+            for index, item in enumerate(items):
+                if item.__class__ is record:
+                    try:
+                        append(project(item))
+                        continue
+                    except Exception:  # the standard path completes it, errors and all
+                        pass
+                item_path = path.add_key(index, None)
+                if self.is_awaitable(item):
+                    append(
+                        self.complete_awaitable_list_item_value(
+                            item, item_type, field_details_list, info, item_path, position_context
+                        )
+                    )
+                    awaiting.append(index)
+                elif self.complete_list_item_value(
+                    item, completed, item_type, field_details_list, info, item_path, position_context
+                ):
+                    awaiting.append(index)
+        except Exception:
+            if awaiting:
+                self.settle_in_background([completed[i] for i in awaiting])
+            raise
+        if not awaiting:
+            return completed
+
+        async def settled() -> list[Any]:
+            results = await gather_with_cancel(*(completed[i] for i in awaiting))
+            for index, value in zip(awaiting, results, strict=True):
+                completed[index] = value
+            return completed
+
+        return settled()
+
     def _projector(
         self, return_type: GraphQLObjectType, field_details_list: FieldDetailsList
     ) -> Projector | None:
@@ -82,8 +172,17 @@ class ProjectingExecutor(GatewayExecutor):
         found = memo.get(id(field_details_list))
         if found is not None:
             return found[1]
-        shape = None if self._wrapped_resolvers() else self._shape(return_type, field_details_list)
-        made = projector(shape) if shape is not None else None
+        made: Projector | None = None
+        if not self._wrapped_resolvers():
+            nodes = [detail.node for detail in field_details_list]
+            variables = self.variable_values.coerced
+            cacheable = all(d.fragment_variable_values is None for d in field_details_list)
+            made = SHAPES.get(return_type, nodes, variables) if cacheable else MISSING
+            if made is MISSING:
+                shape = self._shape(return_type, field_details_list)
+                made = projector(shape) if shape is not None else None
+                if cacheable:
+                    SHAPES.put(return_type, nodes, self.fragment_definitions, variables, made)
         memo[id(field_details_list)] = (field_details_list, made)
         return made
 
@@ -98,11 +197,8 @@ class ProjectingExecutor(GatewayExecutor):
             return None
         fields: list[tuple[str, Selected]] = []
         for response_name, details in grouped.items():
-            for detail in details:
-                if detail.defer_usage is not None or detail.fragment_variable_values is not None:
-                    return None
-                if any(d.name.value not in _PLAIN_DIRECTIVES for d in detail.node.directives or ()):
-                    return None
+            if not _plain(details):
+                return None
             name = details[0].node.name.value
             if name == "__typename":
                 fields.append((response_name, Typename(return_type.name)))
@@ -126,6 +222,16 @@ class ProjectingExecutor(GatewayExecutor):
                 return None
             fields.append((response_name, Objects(attribute, field.type, inner)))
         return Shape(return_type, PLAIN_DATA[return_type.name].record, tuple(fields))
+
+
+def _plain(field_details_list: FieldDetailsList) -> bool:
+    """No ``@defer``, ``@stream`` or other directive left on these nodes, no fragment arguments."""
+    for detail in field_details_list:
+        if detail.defer_usage is not None or detail.fragment_variable_values is not None:
+            return False
+        if any(d.name.value not in _PLAIN_DIRECTIVES for d in detail.node.directives or ()):
+            return False
+    return True
 
 
 def _list_item(type_: GraphQLOutputType) -> GraphQLOutputType | None:

@@ -27,18 +27,22 @@ from graphql import (
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLScalarType,
-    Undefined,
     get_named_type,
-    is_leaf_type,
-    is_list_type,
     is_non_null_type,
     is_specified_scalar_type,
 )
 
+from gateway.schema.completion import (
+    PURE_SCALARS,
+    Complete,
+    Memo,
+    NotProjectable,
+    leaf_completer,
+    scalar_memo,
+)
 from gateway.schema.types import JOB_PROJECTION, SUMMARY_PROJECTION, Projection, Source
 
 Projector = Callable[[Any], dict[str, Any]]
-Complete = Callable[[Any], Any]
 
 # GraphQL type name -> how its records become the Strawberry object (for the standard path)
 PLAIN_DATA: dict[str, Projection[Any, Any]] = {
@@ -49,10 +53,6 @@ CACHE_SIZE = 512
 """Distinct shapes kept compiled (a few hundred bytes each, plus the code)."""
 
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
-
-
-class NotProjectable(Exception):
-    """The value isn't one a projector completes as graphql-core would: use the standard path."""
 
 
 class Leaf(NamedTuple):
@@ -111,61 +111,6 @@ def field_source(type_: GraphQLObjectType, field_name: str) -> tuple[str, Callab
     return attribute, declared.convert
 
 
-def leaf_completer(type_: GraphQLOutputType) -> Complete:
-    """graphql-core's ``complete_value`` for a leaf type (or lists of them), raising
-    :class:`NotProjectable` wherever graphql-core would report an error."""
-    if is_non_null_type(type_):
-        inner = leaf_completer(type_.of_type)
-
-        def non_null(value: Any) -> Any:
-            completed = inner(value)
-            if completed is None:
-                raise NotProjectable
-            return completed
-
-        return non_null
-    if is_list_type(type_):
-        item = leaf_completer(type_.of_type)
-
-        def items(value: Any) -> Any:
-            if value is None or value is Undefined:
-                return None
-            if not isinstance(value, list | tuple):
-                raise NotProjectable
-            return [item(v) for v in value]
-
-        return items
-    if not is_leaf_type(type_):
-        raise TypeError(f"{type_} is not a leaf type")
-    coerce = type_.coerce_output_value
-
-    def leaf(value: Any) -> Any:
-        if value is None or value is Undefined:
-            return None
-        if isinstance(value, Exception):
-            raise NotProjectable
-        coerced = coerce(value)
-        if coerced is None or coerced is Undefined:
-            raise NotProjectable
-        return coerced
-
-    return leaf
-
-
-class _Memo(dict[Any, Any]):
-    """Enum values: each record value's completed output, computed once (a status has a handful)."""
-
-    def __init__(self, complete: Complete) -> None:
-        super().__init__()
-        self._complete = complete
-
-    def __missing__(self, value: Any) -> Any:
-        completed = self._complete(value)
-        if len(self) < 64:
-            self[value] = completed
-        return completed
-
-
 class _Codegen:
     def __init__(self) -> None:
         self.names: dict[str, object] = {
@@ -187,10 +132,12 @@ class _Codegen:
             complete = _compose(complete, convert)
         named = get_named_type(leaf.output_type)
         if isinstance(named, GraphQLEnumType):
-            return f"{self.bind(_Memo(complete))}[{get}]"
+            return f"{self.bind(Memo(complete))}[{get}]"
         helper = self.bind(complete)
         if leaf.convert is not None or not isinstance(named, GraphQLScalarType):
             return f"{helper}({get})"
+        if named.name in PURE_SCALARS and get_named_type(leaf.output_type) is leaf.output_type:
+            return f"({self.bind(scalar_memo(named))}[v] if (v := {get}) is not None else None)"
         if is_specified_scalar_type(named):
             check = {
                 "String": "type(v) is str",

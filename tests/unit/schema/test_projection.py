@@ -207,6 +207,10 @@ def test_the_projection_answers_what_graphql_core_answers(
     expected = run(STANDARD, document, variables, outcomes)
     assert b"GRAPHQL_VALIDATION_FAILED" not in expected, expected  # the generator makes valid operations
     assert run(PROJECTING, document, variables, outcomes) == expected
+    # the same document again (its projectors cached), with the @skip/@include variables flipped
+    flipped = {k: not v if isinstance(v, bool) else v for k, v in variables.items()}
+    assert run(PROJECTING, document, flipped, outcomes) == run(STANDARD, document, flipped, outcomes)
+    assert run(PROJECTING, document, variables, outcomes) == expected
 
 
 def plain(video_id: str) -> TranscodeSummaryRecord:
