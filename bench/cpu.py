@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import tempfile
 import time
@@ -128,19 +129,65 @@ def cpu_table(
     return rows
 
 
+def gc_collections(url: str) -> dict[str, float]:
+    """The server's garbage collections so far, by generation (its /metrics)."""
+    text = httpx.get(url.removesuffix("/graphql") + "/metrics", timeout=10).text
+    found = re.findall(r'python_gc_collections_total\{generation="(\d)"\} ([\d.e+]+)', text)
+    return {generation: float(count) for generation, count in found}
+
+
+def gc_table(seconds: int, connections: int = 16, sizes: tuple[int, ...] = (1, 50)) -> list[dict[str, Any]]:
+    """The same lists with ``gc.freeze()`` after start-up off and on (GATEWAY_GC_FREEZE)."""
+    requests = {n: json.dumps({"query": LIST, "variables": {"ids": list_ids(n)}}) for n in sizes}
+    rows: list[dict[str, Any]] = []
+    with procs.emulator(latency="0", qps=100) as upstream:
+        for freeze in ("false", "true"):
+            with procs.gateway(upstream, **CACHED, GATEWAY_GC_FREEZE=freeze) as (url, pid):
+                for n, body in requests.items():
+                    httpx.post(url, content=body, headers={"Content-Type": "application/json"}, timeout=30)
+                    load.wrk(url, body, connections, 1)  # warm-up
+                    before, cpu = gc_collections(url), cpu_seconds(pid)
+                    result = load.wrk(url, body, connections, seconds)
+                    after, spent = gc_collections(url), cpu_seconds(pid) - cpu
+                    if result is None:
+                        raise SystemExit("wrk is not installed (apt-get install wrk)")
+                    done = result.rps * seconds
+                    per_k = {g: (after.get(g, 0) - before.get(g, 0)) / done * 1000 for g in ("0", "1", "2")}
+                    rows.append(
+                        {
+                            "gc.freeze()": freeze == "true",
+                            "list": f"{n} ID" if n == 1 else f"{n} IDs",
+                            "req/s": result.rps,
+                            "CPU µs/request": spent / done * 1e6,
+                            "p50 ms": result.p50_ms,
+                            "p99 ms": result.p99_ms,
+                            "gen 0 / 1 / 2 collections per 1,000 requests": (
+                                f"{per_k['0']:.0f} / {per_k['1']:.1f} / {per_k['2']:.2f}"
+                            ),
+                        }
+                    )
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.cpu", description=__doc__)
     parser.add_argument("--seconds", type=int, default=8, help="per cell (default 8)")
     parser.add_argument("--clients", type=int, default=16, help="wrk connections (default 16)")
     parser.add_argument("--sizes", type=int, nargs="*", default=list(SIZES))
+    parser.add_argument("--gc", action="store_true", help="also: gc.freeze() after start-up off and on")
     args = parser.parse_args()
     rows = cpu_table(args.seconds, args.clients, tuple(args.sizes))
-    head = (
+    text = (
         f"Measured {time.strftime('%Y-%m-%d')} on {machine()} ({sys.executable}).\n\n"
         f"The gateway's CPU per list: one process, summaries cached, response cache off, "
         f"wrk -t1 -c{args.clients} x {args.seconds} s; the floor is raw Starlette answering the same bytes:\n\n"
-    )
-    publish(head + table(rows), "cpu.md")
+    ) + table(rows)
+    if args.gc:
+        text += (
+            "\nGarbage collection: the same lists, GATEWAY_GC_FREEZE=false then true "
+            "(collections counted from the gateway's /metrics):\n\n"
+        ) + table(gc_table(args.seconds, args.clients))
+    publish(text, "cpu.md")
 
 
 if __name__ == "__main__":

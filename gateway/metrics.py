@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.gc_collector import GCCollector
 from prometheus_client.registry import Collector
 
 
@@ -14,6 +15,7 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
+        GCCollector(registry=r)  # python_gc_collections_total{generation}, ... (bench/cpu.py --gc)
         self.upstream_calls = Counter(
             "vod_upstream_calls", "Upstream GetTranscodeSummary attempts, by outcome", ["outcome"], registry=r
         )

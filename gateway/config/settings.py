@@ -44,6 +44,7 @@ def _endpoint(env: Mapping[str, str]) -> object:
 UPSTREAM, LIMITS, CACHES = "Credentials & upstream", "Account limit & scheduling", "Caches"
 CALLBACKS = "VOD callbacks"
 EDGE, SUBSCRIPTIONS, REPLICAS, LOGGING = "Edge & security", "Subscriptions", "Replicas", "Logging & tracing"
+PROCESS = "Process"
 _REGION = "cn-shanghai"
 _WHOLE, _BOOL, _SECONDS, _SECONDS_ON = "a whole number >= 1", "true or false", "seconds >= 0", "seconds > 0"
 
@@ -163,6 +164,9 @@ ROWS: tuple[Row, ...] = (
         "tenants (API key `name=`s; `open` when keys are off) whose `apollo-federation-include-trace: ftv1` "
         "gets Apollo's federated trace; unset: never "
         "([docs/tracing.md](docs/tracing.md#apollo-federated-traces-ftv1))"),
+    Row(PROCESS, "gc_freeze", "GATEWAY_GC_FREEZE", casts.boolean, True, _BOOL,
+        "after start-up, move what exists then out of the garbage collector's sight (`gc.freeze()`): "
+        "fewer, shorter full collections ([docs/benchmarks.md](docs/benchmarks.md#garbage-collection))"),
 )  # fmt: skip
 
 _BY_VARIABLE = {row.variable: row for row in ROWS}
@@ -222,6 +226,7 @@ class Settings:
     callback_max_skew: float = _default("callback_max_skew")
     trace_document: bool = _default("trace_document")
     ftv1_tenants: tuple[str, ...] = _default("ftv1_tenants")
+    gc_freeze: bool = _default("gc_freeze")
     subscription_max_ids: int = _default("subscription_max_ids")
     subscription_max_per_connection: int = _default("subscription_max_per_connection")
     subscription_max_per_key: int = _default("subscription_max_per_key")
