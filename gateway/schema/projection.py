@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import re
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
@@ -150,6 +151,8 @@ class _Codegen:
             check = "type(v) is int"
         else:
             return f"{helper}({get})"
+        if not is_non_null_type(leaf.output_type):  # null is the common value of many fields
+            return f"(v if (v := {get}) is None or {check} else {helper}(v))"
         return f"(v if {check.replace('type(v)', f'type(v := {get})', 1)} else {helper}(v))"
 
     def objects(self, objects: Objects) -> str:
@@ -178,14 +181,19 @@ class _Codegen:
             else:
                 value = self.leaf(selected)
             entries.append(f"        {response_name!r}: {value},")
-        index = int(name[2:])
-        self.functions[index] = "\n".join(
+        body = "\n".join(entries)
+        # every name the body reads, bound as a default: a local, not a lookup in the globals
+        used = sorted(
+            set(re.findall(r"\b(_[hp]\d+|_isfinite|NotProjectable)\b", body)) | {record, "NotProjectable"}
+        )
+        bound = "".join(f", {n}={n}" for n in used)
+        self.functions[int(name[2:])] = "\n".join(
             [
-                f"def {name}(r):",
+                f"def {name}(r, type=type{bound}):",
                 f"    if r.__class__ is not {record}:",
                 "        raise NotProjectable",
                 "    return {",
-                *entries,
+                body,
                 "    }",
             ]
         )
@@ -214,7 +222,8 @@ def compile_shape(shape: Shape) -> Projector:
     gen = _Codegen()
     gen.shape(shape)
     namespace: dict[str, Any] = dict(gen.names)
-    exec(compile("\n\n".join(gen.functions), f"<projection of {shape.object_type.name}>", "exec"), namespace)
+    source = "\n\n".join(reversed(gen.functions))  # inner shapes first: outer ones bind them
+    exec(compile(source, f"<projection of {shape.object_type.name}>", "exec"), namespace)
     projector: Projector = namespace["_p0"]
     return projector
 
