@@ -62,10 +62,9 @@ def checked_ids(video_ids: Sequence[str], settings: Settings) -> list[str]:
 
 
 def _event(outcome: Outcome) -> TranscodeSummary:
-    if not isinstance(outcome, TranscodeSummaryRecord):
-        # graphql-core turns a yielded error into this event's error (data: null); the stream goes on
-        return cast("TranscodeSummary", outcome)
-    return TranscodeSummary.from_record(outcome)
+    # a record is completed by the executor's projection (schema/executor.py); graphql-core turns a
+    # yielded error into this event's error (data: null), and the stream goes on
+    return cast("TranscodeSummary", outcome)
 
 
 async def summary_updates(
