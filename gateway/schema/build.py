@@ -11,7 +11,6 @@ from strawberry.extensions import (
     AddValidationRules,
     MaxTokensLimiter,
     SchemaExtension,
-    ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext, ExecutionResult
@@ -28,6 +27,7 @@ from gateway.schema.shape import shape_rule
 from gateway.schema.subscription import Subscription
 from gateway.schema.tracing import OperationSpans, RouterTraces
 from gateway.schema.types import TranscodeSummary, Video
+from gateway.schema.validation import IdentityValidationCache, Validations
 
 
 class GatewaySchema(strawberry.federation.Schema):
@@ -62,12 +62,13 @@ def build_schema(settings: Settings, *, traced: bool = False) -> GatewaySchema:
     rules: list[type[ASTValidationRule]] = [shape_rule(settings.max_depth, settings.max_aliases)]
     if not settings.introspection:
         rules.append(NoSchemaIntrospectionCustomRule)
+    validations = Validations(size=1024)  # by document identity: the parser cache reuses documents
     extensions: list[Callable[[], SchemaExtension]] = [
         CodedErrors,  # first: its hooks wrap the others', so it sees the errors they make
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: CodedParserCache(maxsize=1024),
         lambda: AddValidationRules(rules),
-        lambda: ValidationCache(maxsize=1024),
+        lambda: IdentityValidationCache(validations),
         lambda: IdBudget(max_ids=settings.max_ids),
     ]
     if traced:
