@@ -56,6 +56,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.callbacks
 	$(BIN)/python -m bench.cpu --gc
+	$(BIN)/python -m bench.subscriptions
 
 ## fuzz: a longer generated-operation run (FUZZ_EXAMPLES=20000 by default; the suite runs 2,000)
 FUZZ_EXAMPLES ?= 20000

@@ -1,0 +1,163 @@
+"""``python -m bench.subscriptions``: what live subscriptions cost one gateway process.
+
+For each count (1,000, 3,000 and 10,000 by default; ``--counts`` to choose): a fresh emulator (5,000
+videos, strict 15 calls/s, 20-60 ms) and gateway; 20 subscriptions per WebSocket connection
+(graphql-transport-ws, no compression), each on 5 of 100 videos still transcoding, selecting
+``videoId transcodeStatus progress``. Measured:
+
+- RSS per subscription: the gateway's resident memory once every subscription had its first events,
+  minus before the first connection, over the count;
+- poll round: the mean of ``gateway_poll_round_seconds`` over the measuring window (its /metrics);
+- event latency: the emulator's clock jumps 30 s (every job moves on at that instant, none ends);
+  each subscription's next event is timed from the jump (it includes the wait for the next round);
+- RSS after close: 5 s after every connection closed, against the RSS before the first one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from websockets.asyncio.client import ClientConnection, connect
+
+from bench import procs
+from bench.__main__ import machine, publish, table
+
+UPDATES = (
+    "subscription($v: [ID!]!) { transcodeSummaryUpdates(videoIds: $v) { videoId transcodeStatus progress } }"
+)
+PER_CONNECTION = 20
+IDS_PER_SUBSCRIPTION = 5
+VIDEOS = 100
+
+
+def rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def rounds(url: str) -> tuple[float, float]:
+    """(seconds, count) of the poller's rounds so far."""
+    text = httpx.get(url.removesuffix("/graphql") + "/metrics", timeout=10).text
+
+    def value(name: str) -> float:
+        found = re.search(rf"^{name} ([\d.e+]+)$", text, re.MULTILINE)
+        return float(found.group(1)) if found else 0.0
+
+    return value("gateway_poll_round_seconds_sum"), value("gateway_poll_round_seconds_count")
+
+
+async def _open(url: str) -> ClientConnection:
+    ws = await connect(url, subprotocols=["graphql-transport-ws"], compression=None, max_queue=None)  # type: ignore[list-item]
+    await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+    await ws.recv()
+    return ws
+
+
+class Client:
+    """One connection's subscriptions: when each got its events."""
+
+    def __init__(self, ws: ClientConnection) -> None:
+        self.ws = ws
+        self.events: dict[str, list[float]] = {}
+
+    async def subscribe(self, op: str, videos: list[str]) -> None:
+        self.events[op] = []
+        payload = {"query": UPDATES, "variables": {"v": videos}}
+        await self.ws.send(json.dumps({"id": op, "type": "subscribe", "payload": payload}))
+
+    async def read(self) -> None:
+        async for raw in self.ws:
+            message = json.loads(raw)
+            if message.get("type") == "next":
+                self.events[message["id"]].append(time.monotonic())
+
+
+async def _measure(
+    ws_url: str, url: str, emulator: str, pid: int, count: int, videos: list[str]
+) -> dict[str, Any]:
+    baseline = rss_kb(pid)
+    clients = [Client(await _open(ws_url)) for _ in range(-(-count // PER_CONNECTION))]
+    readers = [asyncio.create_task(c.read()) for c in clients]
+    n = 0
+    for client in clients:
+        for k in range(min(PER_CONNECTION, count - n)):
+            watched = [
+                videos[(n * IDS_PER_SUBSCRIPTION + i) % len(videos)] for i in range(IDS_PER_SUBSCRIPTION)
+            ]
+            await client.subscribe(str(k), watched)
+            n += 1
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # every subscription has its first events
+        if all(len(e) >= IDS_PER_SUBSCRIPTION for c in clients for e in c.events.values()):
+            break
+        await asyncio.sleep(0.5)
+    await asyncio.sleep(3)
+    subscribed = rss_kb(pid)
+    seconds_before, count_before = rounds(url)
+    seen = {(id(c), op): len(e) for c in clients for op, e in c.events.items()}
+    jumped = time.monotonic()
+    httpx.post(emulator + "/_emulator/clock", json={"advance": 30}, timeout=10)
+    await asyncio.sleep(15)
+    seconds_after, count_after = rounds(url)
+    waits = [
+        (e[seen[(id(c), op)]] - jumped) * 1000
+        for c in clients
+        for op, e in c.events.items()
+        if len(e) > seen[(id(c), op)]
+    ]
+    for client in clients:
+        await client.ws.close()
+    for reader in readers:
+        reader.cancel()
+    await asyncio.sleep(5)
+    closed = rss_kb(pid)
+    ordered = sorted(waits) or [float("nan")]
+    return {
+        "subscriptions": count,
+        "RSS per subscription (KB)": (subscribed - baseline) / count,
+        "poll round (s)": (seconds_after - seconds_before) / max(1.0, count_after - count_before),
+        "event latency p50 (ms)": statistics.median(ordered),
+        "p95 (ms)": ordered[int(0.95 * (len(ordered) - 1))],
+        "subscriptions with an event": f"{len(waits)} of {count}",
+        "RSS after close vs before (%)": (closed - baseline) / baseline * 100,
+    }
+
+
+def run(counts: list[int]) -> list[dict[str, Any]]:
+    rows = []
+    for count in counts:
+        env = {
+            "GATEWAY_SUBSCRIPTIONS_MAX": str(count + 100),
+            "GATEWAY_SUBSCRIPTIONS_PER_KEY": str(count + 100),
+            "GATEWAY_MAX_CONNECTIONS": str(count // PER_CONNECTION + 200),
+        }
+        with procs.emulator() as upstream, procs.gateway(upstream, **env) as (url, pid):
+            samples = httpx.get(upstream + "/_emulator/catalogue?per_status=100", timeout=10).json()[
+                "samples"
+            ]
+            videos = (samples["Processing"] + samples.get("Partial", []))[:VIDEOS]
+            ws_url = url.replace("http://", "ws://")
+            rows.append(asyncio.run(_measure(ws_url, url, upstream, pid, count, videos)))
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.subscriptions", description=__doc__)
+    parser.add_argument("--counts", type=int, nargs="*", default=[1000, 3000, 10000])
+    args = parser.parse_args()
+    text = f"Measured {time.strftime('%Y-%m-%d')} on {machine()}.\n\n" + table(run(args.counts))
+    publish(text, "subscriptions.md")
+
+
+if __name__ == "__main__":
+    main()
