@@ -17,6 +17,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_P
 
 from gateway.clock import Clock, MonotonicClock
 from gateway.config.settings import Settings
+from gateway.http.draining import Draining
 from gateway.http.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from gateway.http.response_cache import ResponseCache
 from gateway.http.routes import routes
@@ -63,10 +64,12 @@ def create_app(
     default_query: str = DEFAULT_QUERY,
     on_started: Callable[[Parts], None] | None = None,
     tracing: Tracing = OFF,
+    draining: Draining | None = None,
 ) -> Starlette:
     """The gateway as an ASGI app; its lifespan builds the long-lived parts, and closes them.
     ``on_started`` (for tests) is handed the parts once they run. ``tracing``: where spans go
-    (``tracing_from_env()`` in the CLI); its provider is flushed when the app stops."""
+    (``tracing_from_env()`` in the CLI); its provider is flushed when the app stops. ``draining``:
+    set by the server at SIGTERM (``http/server.py``); ``/readyz`` answers 503 from then on."""
     clock = clock or MonotonicClock()
     metrics = Metrics()
     responses = ResponseCache(settings.response_cache_ttl, clock) if settings.response_cache_ttl > 0 else None
@@ -115,5 +118,7 @@ def create_app(
     rejected = metrics.operations.labels("rejected").inc
     middleware.append(Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, on_reject=rejected))
     return Starlette(
-        routes=routes(settings, view, metrics, default_query), middleware=middleware, lifespan=lifespan
+        routes=routes(settings, view, metrics, default_query, draining or Draining()),
+        middleware=middleware,
+        lifespan=lifespan,
     )

@@ -213,6 +213,7 @@ class Settings:
     header_timeout: float = _default("header_timeout")
     body_timeout: float = _default("body_timeout")
     shutdown_timeout: float = _default("shutdown_timeout")
+    shutdown_drain: float = _default("shutdown_drain")
     redis_url: Secret | None = field(default=_default("redis_url"), repr=False)
     replicas: int = _default("replicas")
     redis_timeout: float = _default("redis_timeout")

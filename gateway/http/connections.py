@@ -111,10 +111,18 @@ class GatedSocket(socket.socket):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
         sock.listen(backlog)
-        sock.setblocking(False)
-        sock.gate = gate
-        sock._spare = os.open(os.devnull, os.O_RDONLY)
-        return sock
+        return sock._gated(gate)
+
+    @classmethod
+    def inherited(cls, fd: int, gate: ConnectionGate) -> GatedSocket:
+        """A listening socket a supervisor bound and handed down (``serve --workers``)."""
+        return cls(fileno=fd)._gated(gate)
+
+    def _gated(self, gate: ConnectionGate) -> GatedSocket:
+        self.setblocking(False)
+        self.gate = gate
+        self._spare = os.open(os.devnull, os.O_RDONLY)
+        return self
 
     def accept(self) -> tuple[socket.socket, object]:
         while True:

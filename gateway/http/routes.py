@@ -16,6 +16,7 @@ from gateway.http import explorer
 from gateway.http.auth import ApiKeys, RequireApiKey
 from gateway.http.callbacks import callback_route
 from gateway.http.csrf import CSRF_MESSAGE, looks_forged
+from gateway.http.draining import Draining
 from gateway.http.rejections import reject
 from gateway.http.view import GatewayGraphQL, parts_of
 from gateway.metrics import Metrics
@@ -53,12 +54,17 @@ async def healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
-async def readyz(request: Request) -> Response:
-    checks = await parts_of(request).readiness.check()
-    # Redis down is degraded mode (the gateway still answers within its local share): ready
-    ok = checks.get("upstream") == "ok"
-    status = "unavailable" if not ok else "degraded" if checks.get("redis", "ok") != "ok" else "ok"
-    return JSONResponse({"status": status, "checks": checks}, 200 if ok else 503)
+def readiness_endpoint(draining: Draining) -> Route:
+    async def readyz(request: Request) -> Response:
+        if draining.active:  # shutting down: the load balancer should stop sending, at once
+            return JSONResponse({"status": "draining", "checks": {}}, 503)
+        checks = await parts_of(request).readiness.check()
+        # Redis down is degraded mode (the gateway still answers within its local share): ready
+        ok = checks.get("upstream") == "ok"
+        status = "unavailable" if not ok else "degraded" if checks.get("redis", "ok") != "ok" else "ok"
+        return JSONResponse({"status": status, "checks": checks}, 200 if ok else 503)
+
+    return Route("/readyz", readyz, methods=["GET"])
 
 
 def metrics_endpoint(metrics: Metrics) -> Route:
@@ -68,7 +74,9 @@ def metrics_endpoint(metrics: Metrics) -> Route:
     return Route("/metrics", endpoint, methods=["GET"])
 
 
-def routes(settings: Settings, view: GatewayGraphQL, metrics: Metrics, default_query: str) -> list[BaseRoute]:
+def routes(
+    settings: Settings, view: GatewayGraphQL, metrics: Metrics, default_query: str, draining: Draining
+) -> list[BaseRoute]:
     graphql = GraphQLEndpoint(view, settings, default_query)
     keys = ApiKeys(settings.api_keys)
     guard: list[Middleware] = []
@@ -82,7 +90,7 @@ def routes(settings: Settings, view: GatewayGraphQL, metrics: Metrics, default_q
     return [
         *public,
         Route("/healthz", healthz, methods=["GET"]),
-        Route("/readyz", readyz, methods=["GET"]),
+        readiness_endpoint(draining),
         metrics_endpoint(metrics),
         Mount("/graphql/static", app=explorer.static_app()),
         Route("/graphql", graphql, middleware=guard),  # every method: the view answers 405 as GraphQL JSON

@@ -3,6 +3,9 @@ limits, JSON logs, and a shutdown that ends.
 
 - SIGTERM and SIGINT start a graceful shutdown and the process exits 0 (uvicorn's own signal
   handling re-raises the signal once it is done, so a clean SIGTERM ended with status 143).
+- From the signal on, ``/readyz`` answers 503 (:class:`~gateway.http.draining.Draining`); for
+  ``GATEWAY_SHUTDOWN_DRAIN`` seconds the gateway still accepts and serves, so that a load balancer
+  sees the 503 and stops sending before the listener closes. A second signal ends the drain.
 - Shutdown stops accepting, closes idle connections and WebSockets (1012), lets requests in flight
   finish for up to ``GATEWAY_SHUTDOWN_TIMEOUT`` seconds, then cuts off the stragglers (a body
   dribbled at one byte a second) with one log line, instead of uvicorn's cancelling the tasks
@@ -16,12 +19,14 @@ import contextlib
 import logging
 import signal
 from collections.abc import Generator
+from types import FrameType
 
 import uvicorn
 
 from gateway.config.connections import descriptor_cap
 from gateway.config.settings import Settings
 from gateway.http.connections import ConnectionGate, GatedSocket
+from gateway.http.draining import Draining
 from gateway.http.protocol import EdgeLimits, EdgeProtocol
 
 log = logging.getLogger("gateway.edge")
@@ -30,6 +35,31 @@ CUT_OFF_GRACE = 1.0  # seconds the requests of cut-off connections get to see th
 
 
 class GatewayServer(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config, draining: Draining, drain_seconds: float = 0.0) -> None:
+        super().__init__(config)
+        self.draining = draining
+        self._drain_seconds = drain_seconds
+        self._drain_end: asyncio.TimerHandle | None = None
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        """The first signal starts the drain (readiness 503 at once) and, after it, the shutdown;
+        a signal during the drain starts the shutdown at once."""
+        if self.draining.active or self._drain_seconds <= 0:
+            self.draining.begin()
+            if self._drain_end is not None:
+                self._drain_end.cancel()
+                self._drain_end = None
+            super().handle_exit(sig, frame)
+            return
+        self.draining.begin()
+        log.info("shutdown: draining", extra={"fields": {"seconds": self._drain_seconds}})
+        loop = asyncio.get_running_loop()
+        self._drain_end = loop.call_later(self._drain_seconds, self._end_drain, sig)
+
+    def _end_drain(self, sig: int) -> None:
+        self._drain_end = None
+        super().handle_exit(sig, None)
+
     @contextlib.contextmanager
     def capture_signals(self) -> Generator[None, None, None]:
         loop = asyncio.get_running_loop()
@@ -78,8 +108,17 @@ def capped_connections(settings: Settings) -> int:
     return settings.max_connections
 
 
-def build_server(app: object, settings: Settings, host: str, port: int) -> tuple[GatewayServer, GatedSocket]:
-    """The server and its listening socket (pass it to ``serve(sockets=[...])``)."""
+def build_server(
+    app: object,
+    settings: Settings,
+    host: str,
+    port: int,
+    draining: Draining | None = None,
+    listen_fd: int | None = None,
+) -> tuple[GatewayServer, GatedSocket]:
+    """The server and its listening socket (pass it to ``serve(sockets=[...])``): bound here, or
+    the inherited ``listen_fd`` (a worker of ``serve --workers``). ``draining``: the app's
+    (``create_app(draining=...)``), so that ``/readyz`` turns 503 at the signal."""
     gate = ConnectionGate(capped_connections(settings))
     limits = EdgeLimits(
         max_header_bytes=settings.max_header_bytes,
@@ -102,4 +141,7 @@ def build_server(app: object, settings: Settings, host: str, port: int) -> tuple
         access_log=False,
         timeout_graceful_shutdown=settings.shutdown_timeout,  # type: ignore[arg-type]
     )
-    return GatewayServer(config), GatedSocket.listening(host, port, gate)
+    server = GatewayServer(config, draining or Draining(), settings.shutdown_drain)
+    if listen_fd is not None:
+        return server, GatedSocket.inherited(listen_fd, gate)
+    return server, GatedSocket.listening(host, port, gate)
