@@ -55,6 +55,7 @@ bench: $(STAMP)
 	command -v wrk >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null)
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.callbacks
+	$(BIN)/python -m bench.response_cache
 
 ## fuzz: a longer generated-operation run (FUZZ_EXAMPLES=20000 by default; the suite runs 2,000)
 FUZZ_EXAMPLES ?= 20000

@@ -94,12 +94,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(settings.log_level, settings.log_json, args.worker_index)
     try:
         if args.workers != 1:
-            from gateway.workers import check_workers
+            from gateway.http.workers import check_workers
 
             check_workers(settings, args.workers)
             return asyncio.run(_supervise(settings, args))
         if args.listen_fd is not None:
-            from gateway.workers import die_with_parent
+            from gateway.http.workers import die_with_parent
 
             die_with_parent()
         asyncio.run(_serve(settings, args))
@@ -163,11 +163,11 @@ async def _serve(settings: Settings, args: argparse.Namespace) -> None:
 
 
 async def _supervise(settings: Settings, args: argparse.Namespace) -> int:
-    """``--workers N``: the supervisor (``gateway/workers.py``), with the embedded emulator in this
+    """``--workers N``: the supervisor (``http/workers.py``), with the embedded emulator in this
     process for ``--emulator`` (the workers are told its URL, credentials and callback AuthKey)."""
     from gateway.emulator.embedded import start_embedded_emulator
+    from gateway.http.workers import KILL_MARGIN, Supervisor, listening_socket, worker_argv, worker_env
     from gateway.loading.shared import check_redis
-    from gateway.workers import KILL_MARGIN, Supervisor, listening_socket, worker_argv, worker_env
 
     await check_redis(settings)
     sock = listening_socket(args.host, args.port)

@@ -41,6 +41,13 @@ class Metrics:
         self.cache_lookups = Counter(
             "gateway_cache_lookups", "Summary cache lookups, by result (hit, miss)", ["result"], registry=r
         )
+        self.response_cache = Counter(
+            "gateway_response_cache",
+            "Repeated operations looked up in the response cache, by result (hit: answered from "
+            "bytes; changed: a summary behind it changed, so it ran)",
+            ["result"],
+            registry=r,
+        )
         self.operations = Counter(
             "gateway_graphql_operations",
             "GraphQL operations, by outcome (ok, partial, error, rejected)",

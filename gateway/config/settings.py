@@ -91,10 +91,11 @@ ROWS: tuple[Row, ...] = (
         _SECONDS, "seconds to cache a not-found answer (`0`: off)"),
     Row(CACHES, "cache_max_entries", "GATEWAY_CACHE_MAX_ENTRIES", casts.positive_int, 100_000,
         "a number >= 1", "bound of the in-memory cache, in entries"),
-    Row(CACHES, "response_cache_ttl", "GATEWAY_RESPONSE_CACHE_TTL", casts.non_negative_float, 1.0, _SECONDS,
-        "seconds a repeated, byte-identical operation is answered from its first answer (never "
-        "longer than the shortest summary TTL behind it; only answers without errors other than "
-        "`VIDEO_NOT_FOUND`; `0`: off)"),
+    Row(CACHES, "response_cache_ttl", "GATEWAY_RESPONSE_CACHE_TTL", casts.non_negative_float, 300.0, _SECONDS,
+        "seconds a repeated, byte-identical POST is kept, answered from its first answer's bytes while "
+        "every summary behind it is unchanged (each repeat looks them up as the operation would: the "
+        "summary cache, else the upstream); only answers without errors other than "
+        "`VIDEO_NOT_FOUND`; `0`: off ([docs/architecture.md](docs/architecture.md))"),
     Row(EDGE, "graphiql", "GATEWAY_GRAPHIQL", casts.boolean, True, _BOOL,
         "serve the explorer on `GET /graphql` for browsers; `false` in production"),
     Row(EDGE, "introspection", "GATEWAY_INTROSPECTION", casts.boolean, True, _BOOL,

@@ -5,6 +5,7 @@ codes and masking are the schema's (``schema/errors.py``); WebSocket specifics a
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any, cast
 
@@ -25,7 +26,7 @@ from strawberry.types.unset import UNSET, UnsetType
 from gateway.config.settings import Settings
 from gateway.http.auth import ApiKeys, caller_of
 from gateway.http.csrf import is_json
-from gateway.http.response_cache import ResponseCache
+from gateway.http.response_cache import CachedResponse, ResponseCache
 from gateway.http.websockets import (
     LegacyWSHandler,
     TextFramesAdapter,
@@ -34,7 +35,7 @@ from gateway.http.websockets import (
 )
 from gateway.http.ws_slots import OperationSlots
 from gateway.loading.batcher import FlowSource
-from gateway.loading.cache import CacheTTLs
+from gateway.loading.cache import CacheTTLs, version_of
 from gateway.loading.loader import summary_loader
 from gateway.loading.parts import Parts
 from gateway.metrics import Metrics
@@ -106,13 +107,17 @@ class GatewayGraphQL(GraphQL[Context, None]):
 
     async def _http(self, request: Request, scope: Scope, receive: Receive, send: Send) -> None:
         key = await self._cache_key(request)
+        context = self._context(request, None)
         if key is not None and self._responses is not None:
             hit = self._responses.get(key)
             if hit is not None:
-                self._observe(hit.outcome, hit.codes, cached=True)
-                await Response(hit.body, media_type="application/json")(scope, receive, send)
-                return
-        context = self._context(request, None)
+                if await _unchanged(hit, context):
+                    self._metrics.response_cache.labels("hit").inc()
+                    self._observe(hit.outcome, hit.codes, cached=True)
+                    await Response(hit.body, media_type="application/json")(scope, receive, send)
+                    return
+                self._metrics.response_cache.labels("changed").inc()
+                self._responses.drop(key)  # the run below answers, on the outcomes just looked up
         try:
             if request.method == "GET" and "query" not in request.query_params:
                 # Strawberry answers 404 here (it would serve its IDE); say what's missing instead
@@ -172,11 +177,9 @@ class GatewayGraphQL(GraphQL[Context, None]):
         if result.extensions:
             return
         codes = error_codes(cast("ExecutionResult", result))
-        if set(codes) <= {ErrorCode.VIDEO_NOT_FOUND.value}:
+        if set(codes) <= {ErrorCode.VIDEO_NOT_FOUND.value} and context.videos <= context.versions.keys():
             outcome = _outcome(codes, result.data)
-            self._responses.put(
-                key, bytes(response.body), context.shortest_ttl, outcome, codes, context.videos
-            )
+            self._responses.put(key, bytes(response.body), outcome, codes, context.versions)
 
     async def execute_operation(self, *args: Any, **kwargs: Any) -> Any:
         result = await super().execute_operation(*args, **kwargs)
@@ -244,6 +247,18 @@ class GatewayGraphQL(GraphQL[Context, None]):
         if not isinstance(decoded, dict | list):
             raise HTTPException(400, 'Expected a JSON object, such as {"query": "{ __typename }"}')
         return decoded
+
+
+async def _unchanged(hit: CachedResponse, context: Context) -> bool:
+    """Every summary behind the cached answer is as it was: looked up as the operation would (the
+    summary cache, else the scheduler), on the operation's own loader, so that a run after a change
+    reuses these outcomes instead of looking them up again."""
+    ids = list(hit.versions)
+    if not ids:
+        return True
+    loader = context.summaries
+    outcomes = await asyncio.gather(*(loader.load(i) for i in ids), return_exceptions=True)
+    return all(version_of(o) == hit.versions[i] for i, o in zip(ids, outcomes, strict=True))
 
 
 def _outcome(codes: tuple[str, ...], data: object) -> str:
