@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import TypedDict
 
 import httpx
@@ -22,6 +23,7 @@ from gateway.http.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from gateway.http.response_cache import ResponseCache
 from gateway.http.routes import routes
 from gateway.http.view import GatewayGraphQL
+from gateway.http.worker_metrics import WorkerMetrics
 from gateway.loading.parts import Parts, build_parts
 from gateway.metrics import Metrics
 from gateway.schema.build import build_schema
@@ -65,13 +67,17 @@ def create_app(
     on_started: Callable[[Parts], None] | None = None,
     tracing: Tracing = OFF,
     draining: Draining | None = None,
+    worker: tuple[Path, int] | None = None,
 ) -> Starlette:
     """The gateway as an ASGI app; its lifespan builds the long-lived parts, and closes them.
     ``on_started`` (for tests) is handed the parts once they run. ``tracing``: where spans go
     (``tracing_from_env()`` in the CLI); its provider is flushed when the app stops. ``draining``:
-    set by the server at SIGTERM (``http/server.py``); ``/readyz`` answers 503 from then on."""
+    set by the server at SIGTERM (``http/server.py``); ``/readyz`` answers 503 from then on.
+    ``worker``: a ``serve --workers`` worker's metrics directory and index (``/metrics`` answers
+    every worker's: ``http/worker_metrics.py``)."""
     clock = clock or MonotonicClock()
     metrics = Metrics()
+    siblings = WorkerMetrics(worker[0], worker[1], metrics.registry) if worker is not None else None
     responses = ResponseCache(settings.response_cache_ttl, clock) if settings.response_cache_ttl > 0 else None
     view = GatewayGraphQL(
         build_schema(settings, traced=tracing.enabled),
@@ -92,11 +98,15 @@ def create_app(
             cache = responses
             parts.refetcher.on_refreshed(lambda ids, outcomes: cache.forget(ids))
         parts.start()
+        if siblings is not None:
+            await siblings.start()
         if on_started is not None:
             on_started(parts)
         try:
             yield {"parts": parts}
         finally:
+            if siblings is not None:
+                await siblings.aclose()
             await parts.aclose()
             await asyncio.to_thread(tracing.shutdown)  # flushes the last spans (HTTP, blocking)
 
@@ -118,7 +128,7 @@ def create_app(
     rejected = metrics.operations.labels("rejected").inc
     middleware.append(Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, on_reject=rejected))
     return Starlette(
-        routes=routes(settings, view, metrics, default_query, draining or Draining()),
+        routes=routes(settings, view, metrics, default_query, draining or Draining(), siblings),
         middleware=middleware,
         lifespan=lifespan,
     )

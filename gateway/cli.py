@@ -8,9 +8,12 @@ import gc
 import logging
 import os
 import secrets
+import shutil
 import sys
+import tempfile
 import warnings
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import uvicorn
@@ -24,6 +27,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("gateway.cli")
 EXPLORER_QUERY = "VOD_GATEWAY_EXPLORER_QUERY"  # the emulator's sample operations, handed to workers
+WORKERS_DIR = "VOD_GATEWAY_WORKERS_DIR"  # where the workers answer each other's metrics
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -133,10 +137,17 @@ async def _serve(settings: Settings, args: argparse.Namespace) -> None:
             default_query = embedded.default_query
         await check_redis(settings)  # unreachable at start: one line and exit 2, not a degraded start
         draining = Draining()
+        slot = (
+            (Path(os.environ[WORKERS_DIR]), args.worker_index)
+            if worker and WORKERS_DIR in os.environ
+            else None
+        )
         if default_query:
-            app = create_app(settings, default_query=default_query, tracing=tracing, draining=draining)
+            app = create_app(
+                settings, default_query=default_query, tracing=tracing, draining=draining, worker=slot
+            )
         else:
-            app = create_app(settings, tracing=tracing, draining=draining)
+            app = create_app(settings, tracing=tracing, draining=draining, worker=slot)
         server, listener = build_server(app, settings, host, port, draining, args.listen_fd)
         task = asyncio.create_task(server.serve(sockets=[listener]))
         while not server.started:
@@ -173,12 +184,13 @@ async def _supervise(settings: Settings, args: argparse.Namespace) -> int:
     sock = listening_socket(args.host, args.port)
     port: int = sock.getsockname()[1]
     embedded: EmbeddedEmulator | None = None
-    overrides: dict[str, str] = {}
+    metrics_dir = tempfile.mkdtemp(prefix="vod-gateway-workers-")
+    overrides: dict[str, str] = {WORKERS_DIR: metrics_dir}
     try:
         if args.emulator:
             embedded = await start_embedded_emulator(args.emulator_port)
             settings = _with_emulated_callbacks(settings, args.host, port)
-            overrides = _emulator_env(embedded, settings)
+            overrides.update(_emulator_env(embedded, settings))
             overrides[EXPLORER_QUERY] = embedded.default_query
         supervisor = Supervisor(
             worker_argv(args.host, port),
@@ -194,6 +206,7 @@ async def _supervise(settings: Settings, args: argparse.Namespace) -> int:
             announce.cancel()
     finally:
         sock.close()
+        shutil.rmtree(metrics_dir, ignore_errors=True)
         if embedded is not None:
             await embedded.stop()
 

@@ -19,6 +19,7 @@ from gateway.http.csrf import CSRF_MESSAGE, looks_forged
 from gateway.http.draining import Draining
 from gateway.http.rejections import reject
 from gateway.http.view import GatewayGraphQL, parts_of
+from gateway.http.worker_metrics import WorkerMetrics
 from gateway.metrics import Metrics
 from gateway.schema.errors import ErrorCode
 
@@ -67,15 +68,21 @@ def readiness_endpoint(draining: Draining) -> Route:
     return Route("/readyz", readyz, methods=["GET"])
 
 
-def metrics_endpoint(metrics: Metrics) -> Route:
+def metrics_endpoint(metrics: Metrics, workers: WorkerMetrics | None = None) -> Route:
     async def endpoint(request: Request) -> Response:
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        body = await workers.exposition() if workers is not None else generate_latest(metrics.registry)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     return Route("/metrics", endpoint, methods=["GET"])
 
 
 def routes(
-    settings: Settings, view: GatewayGraphQL, metrics: Metrics, default_query: str, draining: Draining
+    settings: Settings,
+    view: GatewayGraphQL,
+    metrics: Metrics,
+    default_query: str,
+    draining: Draining,
+    workers: WorkerMetrics | None = None,
 ) -> list[BaseRoute]:
     graphql = GraphQLEndpoint(view, settings, default_query)
     keys = ApiKeys(settings.api_keys)
@@ -91,7 +98,7 @@ def routes(
         *public,
         Route("/healthz", healthz, methods=["GET"]),
         readiness_endpoint(draining),
-        metrics_endpoint(metrics),
+        metrics_endpoint(metrics, workers),
         Mount("/graphql/static", app=explorer.static_app()),
         Route("/graphql", graphql, middleware=guard),  # every method: the view answers 405 as GraphQL JSON
         WebSocketRoute("/graphql", graphql, middleware=guard),

@@ -3,7 +3,8 @@ private redis-server, the supervisor and its two workers).
 
 - Without GATEWAY_REDIS_URL, ``--workers 2`` is refused with one line and exit 2.
 - The two workers share one port and the account: both serve, and under load the emulator sees
-  no throttled call and never more than 15 calls in any 1 s, with full calls.
+  no throttled call and never more than 15 calls in any 1 s, with full calls; ``/metrics`` has
+  both workers' samples, labelled, whichever worker answers it.
 - A worker killed with SIGKILL is started again, and the port keeps answering meanwhile.
 - SIGTERM to the supervisor stops every worker and exits 0.
 """
@@ -23,6 +24,7 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.processes import Process, free_port
 from tests.support.redis import RedisServer, needs_redis_server
@@ -151,6 +153,21 @@ async def test_two_workers_share_one_port_and_the_account_limit(workers: Workers
     assert stats["throttled"] == 0
     assert stats["max_calls_in_any_window"] <= QPS
     assert stats["accepted"] > QPS  # the limit was reached, and shared
+    # /metrics, whichever worker answers it, has both workers' samples, each with its label
+    for _ in range(3):
+        by_worker = operations_by_worker(httpx.get(workers.url.removesuffix("/graphql") + "/metrics").text)
+        assert set(by_worker) == {"0", "1"} and sum(by_worker.values()) == 120
+
+
+def operations_by_worker(text: str) -> dict[str, float]:
+    counts: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        if family.name == "gateway_graphql_operations":
+            for sample in family.samples:
+                if sample.name.endswith("_total"):
+                    worker = sample.labels["worker"]
+                    counts[worker] = counts.get(worker, 0.0) + sample.value
+    return counts
 
 
 @needs_redis_server
