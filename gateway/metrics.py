@@ -59,6 +59,12 @@ class Metrics:
             "1 while the shared (Redis) limiter is unreachable and a local share is used",
             registry=r,
         )
+        self.replicas = Gauge(
+            "gateway_replicas",
+            "Replicas the degraded-mode share is counted for: the live count on Redis over the last "
+            "minute, never below GATEWAY_REPLICAS",
+            registry=r,
+        )
         self.subscribed_ids = Gauge(
             "gateway_subscribed_video_ids", "Distinct video IDs with live subscribers", registry=r
         )

@@ -141,7 +141,9 @@ ROWS: tuple[Row, ...] = (
     Row(REPLICAS, "redis_url", "GATEWAY_REDIS_URL", Secret, None, "",
         "share the limiter and cache between replicas ([docs/deployment.md](docs/deployment.md))"),
     Row(REPLICAS, "replicas", "GATEWAY_REPLICAS", casts.positive_int, 1, _WHOLE,
-        "replicas sharing the account; each takes `VOD_QPS / GATEWAY_REPLICAS` if Redis is lost"),
+        "replicas sharing the account, at least: each takes `VOD_QPS / n` if Redis is lost, `n` being "
+        "this or the live count on Redis over the last minute, if higher ([docs/deployment.md]"
+        "(docs/deployment.md#degraded-mode-redis-lost-while-running))"),
     Row(REPLICAS, "redis_timeout", "GATEWAY_REDIS_TIMEOUT", casts.positive_float, 0.25, _SECONDS_ON,
         "deadline of one Redis command; past it the gateway is degraded at once (probed in the background)"),
     Row(CALLBACKS, "callbacks", "VOD_CALLBACK_AUTH_KEY", str, None, "",
