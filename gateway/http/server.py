@@ -3,7 +3,8 @@ limits, JSON logs, and a shutdown that ends.
 
 - SIGTERM and SIGINT start a graceful shutdown and the process exits 0 (uvicorn's own signal
   handling re-raises the signal once it is done, so a clean SIGTERM ended with status 143).
-- Shutdown stops accepting, closes idle connections and WebSockets (1012), lets requests in flight
+- Shutdown stops accepting, ends the subscriptions streamed over HTTP (``streams.py``), closes idle
+  connections and WebSockets (1012), lets requests in flight
   finish for up to ``GATEWAY_SHUTDOWN_TIMEOUT`` seconds, then cuts off the stragglers (a body
   dribbled at one byte a second) with one log line, instead of uvicorn's cancelling the tasks
   (which logs a traceback for each).
@@ -15,7 +16,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 
 import uvicorn
 
@@ -23,6 +24,7 @@ from gateway.config.connections import descriptor_cap
 from gateway.config.settings import Settings
 from gateway.http.connections import ConnectionGate, GatedSocket
 from gateway.http.protocol import EdgeLimits, EdgeProtocol
+from gateway.http.streams import HttpStreams
 
 log = logging.getLogger("gateway.edge")
 
@@ -30,6 +32,8 @@ CUT_OFF_GRACE = 1.0  # seconds the requests of cut-off connections get to see th
 
 
 class GatewayServer(uvicorn.Server):
+    on_shutdown: Callable[[], None] | None = None  # first thing at shutdown: the app's HTTP streams end
+
     @contextlib.contextmanager
     def capture_signals(self) -> Generator[None, None, None]:
         loop = asyncio.get_running_loop()
@@ -45,6 +49,8 @@ class GatewayServer(uvicorn.Server):
     async def shutdown(self, sockets: list[object] | None = None) -> None:  # type: ignore[override]
         for server in self.servers:
             server.close()
+        if self.on_shutdown is not None:
+            self.on_shutdown()
         state = self.server_state
         for connection in list(state.connections):
             connection.shutdown()  # idle: closed; busy: closed when its response is done; WS: 1012
@@ -102,4 +108,8 @@ def build_server(app: object, settings: Settings, host: str, port: int) -> tuple
         access_log=False,
         timeout_graceful_shutdown=settings.shutdown_timeout,  # type: ignore[arg-type]
     )
-    return GatewayServer(config), GatedSocket.listening(host, port, gate)
+    server = GatewayServer(config)
+    streams = getattr(getattr(app, "state", None), "http_streams", None)
+    if isinstance(streams, HttpStreams):
+        server.on_shutdown = streams.close_all
+    return server, GatedSocket.listening(host, port, gate)

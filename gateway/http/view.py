@@ -6,6 +6,7 @@ codes and masking are the schema's (``schema/errors.py``); WebSocket specifics a
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 from typing import Any, cast
 
 import orjson
@@ -17,7 +18,7 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.extensions.tracing.apollo_federation import FTV1_HEADER
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.types import QueryParams
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
@@ -26,6 +27,7 @@ from gateway.config.settings import Settings
 from gateway.http.auth import ApiKeys, caller_of
 from gateway.http.csrf import is_json
 from gateway.http.response_cache import ResponseCache
+from gateway.http.streams import HttpStreams, StreamRefused
 from gateway.http.websockets import (
     LegacyWSHandler,
     TextFramesAdapter,
@@ -48,8 +50,9 @@ NO_QUERY = (
     "a browser opening this URL gets the GraphiQL explorer (unless GATEWAY_GRAPHIQL=false)"
 )
 NO_STREAM = (
-    ": subscribe over a WebSocket (graphql-transport-ws or graphql-ws); a plain HTTP request "
-    "gets one result, and a subscription has many"
+    ": a plain HTTP request gets one result, and a subscription has many. Subscribe over a "
+    "WebSocket (graphql-transport-ws or graphql-ws), or over HTTP with a streaming Accept header: "
+    "multipart/mixed;subscriptionSpec=1.0 (Apollo Client) or text/event-stream (graphql-sse)"
 )
 UNSUPPORTED_TYPE = "Unsupported content type: POST a body of Content-Type application/json"
 _CODE_BY_STATUS = {
@@ -94,6 +97,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
         self.operation_slots = OperationSlots(
             settings.subscription_max_total, settings.subscription_max_per_key
         )
+        self.streams = HttpStreams(self.operation_slots)  # HTTP streams count with WebSocket operations
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -121,6 +125,9 @@ class GatewayGraphQL(GraphQL[Context, None]):
                 # Strawberry matches a substring: application/jsonx would pass as JSON
                 raise HTTPException(400, UNSUPPORTED_TYPE)
             response = await self.run(request, context=context)
+        except StreamRefused as exc:
+            response = JSONResponse({"data": None, "errors": [exc.error]}, status_code=exc.status_code)
+            self._observe("rejected", (ErrorCode.RATE_LIMITED.value,))
         except HTTPException as exc:
             code = _CODE_BY_STATUS.get(exc.status_code, ErrorCode.BAD_REQUEST)
             reason = exc.reason + (NO_STREAM if exc.reason.startswith("subscriptions are not") else "")
@@ -179,11 +186,23 @@ class GatewayGraphQL(GraphQL[Context, None]):
             )
 
     async def execute_operation(self, *args: Any, **kwargs: Any) -> Any:
+        data, context = kwargs.get("request_data"), kwargs.get("context")
+        if isinstance(data, GraphQLRequestData) and data.protocol != "http" and isinstance(context, Context):
+            return await self._execute_stream(context.tenant, *args, **kwargs)
         result = await super().execute_operation(*args, **kwargs)
-        context = kwargs.get("context")
         if isinstance(context, Context) and isinstance(result, ExecutionResult):
             context.result = result
         return result
+
+    async def _execute_stream(self, tenant: str, *args: Any, **kwargs: Any) -> Any:
+        """A multipart or SSE stream: it holds an operation slot until it ends (``streams.py``)."""
+        self.streams.acquire(tenant)
+        try:
+            results = await super().execute_operation(*args, **kwargs)
+        except BaseException:
+            self.streams.release(tenant)
+            raise
+        return self.streams.held(tenant, cast("AsyncIterator[Any]", results))
 
     def _observe(self, outcome: str, codes: tuple[str, ...], cached: bool = False) -> None:
         self._metrics.operations.labels(outcome).inc()

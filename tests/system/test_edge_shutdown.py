@@ -1,6 +1,7 @@
 """SIGTERM on a real gateway process: a clean shutdown exits 0 (not 143), a client dribbling a
 body at one byte per tick is cut off at GATEWAY_SHUTDOWN_TIMEOUT and the process still exits 0
-within it, and an open WebSocket is closed with 1012. The log stays JSON without a traceback."""
+within it, an open WebSocket is closed with 1012, and a subscription over HTTP (SSE, multipart)
+ends with an error event and its stream's end. The log stays JSON without a traceback."""
 
 from __future__ import annotations
 
@@ -10,12 +11,19 @@ import select
 import signal
 import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
+from gateway.emulator.catalogue import Catalogue
+from gateway.emulator.model import PROCESSING
+from tests.support.clock import ManualClock
+from tests.support.harness import Emulator
+from tests.support.http_streams import MULTIPART_SUBSCRIPTION
 from tests.system.procs import gateway
 
 pytestmark = pytest.mark.slow
@@ -70,3 +78,33 @@ def test_an_open_websocket_is_closed_with_1012_and_the_exit_is_0(tmp_path: Path)
         assert asyncio.run(run()) == 1012
         assert gw.wait_exit(10) == 0
         gw.assert_clean_log()
+
+
+@pytest.mark.parametrize("accept", ["text/event-stream", MULTIPART_SUBSCRIPTION], ids=["sse", "multipart"])
+def test_an_open_http_subscription_ends_with_an_error_event_and_the_exit_is_0(
+    accept: str, tmp_path: Path, make_emulator: Callable[..., Emulator]
+) -> None:
+    emulator = make_emulator()
+    emulator.state.catalogue = Catalogue.generate(600, 1, ManualClock())  # nothing moves: it stays open
+    [video] = emulator.ids(PROCESSING, 1)
+    query = f'subscription {{ transcodeSummaryUpdates(videoIds: ["{video}"]) {{ videoId progress }} }}'
+    with (
+        gateway(tmp_path / "gw.log", emulator.url, GATEWAY_SHUTDOWN_TIMEOUT="20") as gw,
+        httpx.stream(
+            "POST", gw.url + "/graphql", json={"query": query}, headers={"accept": accept}, timeout=30
+        ) as response,
+    ):
+        assert response.status_code == 200
+        text, signalled = "", False
+        for chunk in response.iter_text():
+            text += chunk
+            if not signalled and video in text:  # the first event is out: now stop the gateway
+                gw.popen.send_signal(signal.SIGTERM)
+                signalled = True
+        assert signalled
+        assert gw.wait_exit(10) == 0
+    last = text[text.rindex('"errors"') :]
+    assert "UPSTREAM_UNAVAILABLE" in last and "shutting down" in last
+    assert text.rstrip().endswith("event: complete\r\ndata:" if accept.startswith("text") else "--graphql--")
+    assert "cutting off connections" not in gw.text()  # the stream ended by itself, well before the timeout
+    gw.assert_clean_log()
