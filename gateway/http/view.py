@@ -26,6 +26,7 @@ from strawberry.types.unset import UNSET, UnsetType
 from gateway.config.settings import Settings
 from gateway.http.auth import ApiKeys, caller_of
 from gateway.http.csrf import is_json
+from gateway.http.graphql_response import is_request_error, negotiated, wants_graphql_response
 from gateway.http.response_cache import ResponseCache
 from gateway.http.streams import HttpStreams, StreamRefused
 from gateway.http.websockets import (
@@ -109,12 +110,13 @@ class GatewayGraphQL(GraphQL[Context, None]):
             log.info("client disconnected", extra={"fields": {"outcome": "disconnected"}})
 
     async def _http(self, request: Request, scope: Scope, receive: Receive, send: Send) -> None:
-        key = await self._cache_key(request)
+        key, accept = await self._cache_key(request), request.headers.get("accept")
         if key is not None and self._responses is not None:
             hit = self._responses.get(key)
             if hit is not None:
                 self._observe(hit.outcome, hit.codes, cached=True)
-                await Response(hit.body, media_type="application/json")(scope, receive, send)
+                hit_response = Response(hit.body, media_type="application/json")
+                await negotiated(hit_response, accept, None)(scope, receive, send)
                 return
         context = self._context(request, None)
         try:
@@ -126,16 +128,17 @@ class GatewayGraphQL(GraphQL[Context, None]):
                 raise HTTPException(400, UNSUPPORTED_TYPE)
             response = await self.run(request, context=context)
         except StreamRefused as exc:
-            response = JSONResponse({"data": None, "errors": [exc.error]}, status_code=exc.status_code)
+            refusal = {"data": None, "errors": [exc.error]}
+            response = JSONResponse(_refusal(refusal, accept), status_code=exc.status_code)
             self._observe("rejected", (ErrorCode.RATE_LIMITED.value,))
         except HTTPException as exc:
             code = _CODE_BY_STATUS.get(exc.status_code, ErrorCode.BAD_REQUEST)
             reason = exc.reason + (NO_STREAM if exc.reason.startswith("subscriptions are not") else "")
-            response = JSONResponse(envelope(reason, code), status_code=exc.status_code)
+            response = JSONResponse(_refusal(envelope(reason, code), accept), status_code=exc.status_code)
             self._observe("rejected", (code.value,))  # a line and a count, like 401 and 413
         else:
             self._remember(key, context, response)
-        await response(scope, receive, send)
+        await negotiated(response, accept, context.result)(scope, receive, send)
 
     def _context(self, request: Request | WebSocket, response: Response | WebSocket | None) -> Context:
         parts = parts_of(request)
@@ -230,6 +233,9 @@ class GatewayGraphQL(GraphQL[Context, None]):
         self, request: Request | WebSocket, result: ExecutionResult
     ) -> GraphQLHTTPResponse:
         data: GraphQLHTTPResponse = {"data": result.data}
+        if isinstance(request, Request) and wants_graphql_response(request.headers.get("accept")):
+            if is_request_error(result.data, result.errors):
+                del data["data"]  # the spec's type: no data entry when execution never began
         if result.errors:
             data["errors"] = [e.formatted for e in result.errors]
         if result.extensions:
@@ -263,6 +269,13 @@ class GatewayGraphQL(GraphQL[Context, None]):
         if not isinstance(decoded, dict | list):
             raise HTTPException(400, 'Expected a JSON object, such as {"query": "{ __typename }"}')
         return decoded
+
+
+def _refusal(body: dict[str, Any], accept: str | None) -> dict[str, Any]:
+    """A refusal's body; in the spec's type, without ``data`` (execution never began)."""
+    if wants_graphql_response(accept):
+        body.pop("data", None)
+    return body
 
 
 def _outcome(codes: tuple[str, ...], data: object) -> str:
