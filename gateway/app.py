@@ -98,6 +98,8 @@ def create_app(
         if responses is not None:  # a callback's refetch drops the answers built from its videos
             cache = responses
             parts.refetcher.on_refreshed(lambda ids, outcomes: cache.forget(ids))
+        if parts.redis is not None:  # persisted documents registered on one replica are known to all
+            view.persisted.store.share(parts.redis)
         parts.start()
         if on_started is not None:
             on_started(parts)

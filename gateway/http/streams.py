@@ -19,22 +19,21 @@ import contextlib
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
-from cross_web import HTTPException
 from graphql import GraphQLError
 from strawberry.types import ExecutionResult
 
+from gateway.http.rejections import CodedRefusal
 from gateway.http.ws_slots import OperationSlots
 from gateway.schema.errors import ErrorCode
 
 GOING_AWAY = "The gateway is shutting down: subscribe again (another replica, or this one once it is back)"
 
 
-class StreamRefused(HTTPException):
+class StreamRefused(CodedRefusal):
     """A stream past a cap: answered 429 with ``error`` (the slots' coded error) as the body."""
 
     def __init__(self, error: dict[str, Any]) -> None:
-        super().__init__(429, str(error["message"]))
-        self.error = error
+        super().__init__(429, error)
 
 
 def going_away() -> ExecutionResult:

@@ -27,8 +27,11 @@ from gateway.config.settings import Settings
 from gateway.http.auth import ApiKeys, caller_of
 from gateway.http.csrf import is_json
 from gateway.http.graphql_response import is_request_error, negotiated, wants_graphql_response
+from gateway.http.http_caching import cached_get
+from gateway.http.persisted import PersistedQueries
+from gateway.http.rejections import CodedRefusal
 from gateway.http.response_cache import ResponseCache
-from gateway.http.streams import HttpStreams, StreamRefused
+from gateway.http.streams import HttpStreams
 from gateway.http.websockets import (
     LegacyWSHandler,
     TextFramesAdapter,
@@ -98,6 +101,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
         self.operation_slots = OperationSlots(
             settings.subscription_max_total, settings.subscription_max_per_key
         )
+        self.persisted = PersistedQueries(settings)
         self.streams = HttpStreams(self.operation_slots)  # HTTP streams count with WebSocket operations
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -120,17 +124,16 @@ class GatewayGraphQL(GraphQL[Context, None]):
                 return
         context = self._context(request, None)
         try:
-            if request.method == "GET" and "query" not in request.query_params:
+            if request.method == "GET" and not {"query", "extensions"} & set(request.query_params):
                 # Strawberry answers 404 here (it would serve its IDE); say what's missing instead
                 raise HTTPException(400, NO_QUERY)
             if request.method == "POST" and not is_json(request.headers.get("content-type", "")):
                 # Strawberry matches a substring: application/jsonx would pass as JSON
                 raise HTTPException(400, UNSUPPORTED_TYPE)
             response = await self.run(request, context=context)
-        except StreamRefused as exc:
-            refusal = {"data": None, "errors": [exc.error]}
-            response = JSONResponse(_refusal(refusal, accept), status_code=exc.status_code)
-            self._observe("rejected", (ErrorCode.RATE_LIMITED.value,))
+        except CodedRefusal as exc:
+            response = JSONResponse(_refusal(exc.body(), accept), status_code=exc.status_code)
+            self._observe("rejected", (exc.code,))
         except HTTPException as exc:
             code = _CODE_BY_STATUS.get(exc.status_code, ErrorCode.BAD_REQUEST)
             reason = exc.reason + (NO_STREAM if exc.reason.startswith("subscriptions are not") else "")
@@ -138,7 +141,15 @@ class GatewayGraphQL(GraphQL[Context, None]):
             self._observe("rejected", (code.value,))  # a line and a count, like 401 and 413
         else:
             self._remember(key, context, response)
+            if request.method == "GET" and context.result is not None:
+                response = self._cached_get(request, context, response)
         await negotiated(response, accept, context.result)(scope, receive, send)
+
+    def _cached_get(self, request: Request, context: Context, response: Response) -> Response:
+        codes = error_codes(cast("ExecutionResult", context.result))
+        ttl = min(context.shortest_ttl, self._settings.cache_ttl_terminal)
+        private, if_none_match = bool(self._keys), request.headers.get("if-none-match")
+        return cached_get(response, codes, ttl, private=private, if_none_match=if_none_match)
 
     def _context(self, request: Request | WebSocket, response: Response | WebSocket | None) -> Context:
         parts = parts_of(request)
@@ -161,6 +172,16 @@ class GatewayGraphQL(GraphQL[Context, None]):
             # one context serves the whole connection: its loader must not keep answers for its life
             summaries.cache = False
         return summaries
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        return False  # the explorer is the route's (routes.py): here a GET is always an operation
+
+    async def parse_http_body(self, request: Any) -> GraphQLRequestData | list[GraphQLRequestData]:
+        """The request, with the document a persisted query's hash stands for (``persisted.py``)."""
+        data = await super().parse_http_body(request)
+        if isinstance(data, GraphQLRequestData):
+            data.query = await self.persisted.document(data.query, data.extensions)
+        return data
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         return self._context(request, response)
