@@ -11,6 +11,7 @@ spec asks for that legacy type.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from graphql import GraphQLError
@@ -64,3 +65,18 @@ def negotiated(response: Response, accept: str | None, result: object | None) ->
     ):
         response.status_code = 400
     return response
+
+
+_INCREMENTAL = re.compile(r"@(defer|stream)\b")
+NOT_ACCEPTABLE = (
+    "This operation uses incremental delivery (@defer or @stream), and its answer is a stream: send "
+    "Accept: multipart/mixed (Apollo Client and urql do) or text/event-stream"
+)
+
+
+def needs_multipart(query: str | None, accept: str | None) -> bool:
+    """An operation with ``@defer``/``@stream`` from a client that can't read a multipart answer (as
+    Apollo Server, answered 406 before it runs)."""
+    if not query or not _INCREMENTAL.search(query):
+        return False
+    return "multipart/mixed" not in (accept or "").lower()

@@ -26,7 +26,13 @@ from strawberry.types.unset import UNSET, UnsetType
 from gateway.config.settings import Settings
 from gateway.http.auth import ApiKeys, caller_of
 from gateway.http.csrf import is_json
-from gateway.http.graphql_response import is_request_error, negotiated, wants_graphql_response
+from gateway.http.graphql_response import (
+    NOT_ACCEPTABLE,
+    is_request_error,
+    needs_multipart,
+    negotiated,
+    wants_graphql_response,
+)
 from gateway.http.http_caching import cached_get
 from gateway.http.persisted import PersistedQueries
 from gateway.http.rejections import CodedRefusal
@@ -63,6 +69,7 @@ _CODE_BY_STATUS = {
     400: ErrorCode.BAD_REQUEST,
     404: ErrorCode.NOT_FOUND,
     405: ErrorCode.METHOD_NOT_ALLOWED,
+    406: ErrorCode.BAD_REQUEST,
     415: ErrorCode.BAD_REQUEST,
 }
 
@@ -213,6 +220,10 @@ class GatewayGraphQL(GraphQL[Context, None]):
         data, context = kwargs.get("request_data"), kwargs.get("context")
         if isinstance(data, GraphQLRequestData) and data.protocol != "http" and isinstance(context, Context):
             return await self._execute_stream(context.tenant, *args, **kwargs)
+        request = kwargs.get("request")
+        if isinstance(data, GraphQLRequestData) and isinstance(request, Request):
+            if needs_multipart(data.query, request.headers.get("accept")):
+                raise HTTPException(406, NOT_ACCEPTABLE)
         result = await super().execute_operation(*args, **kwargs)
         if isinstance(context, Context) and isinstance(result, ExecutionResult):
             context.result = result

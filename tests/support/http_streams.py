@@ -40,7 +40,7 @@ def boundary_of(response: httpx.Response) -> str:
 async def multipart_parts(response: httpx.Response) -> AsyncIterator[Any]:
     """Each part's JSON body, in order; ends at the closing boundary (or the end of the body)."""
     delimiter = ("--" + boundary_of(response)).encode()
-    buffer = b""
+    buffer, parts = b"", 0
     async for chunk in response.aiter_bytes():
         buffer += chunk
         while True:
@@ -49,8 +49,8 @@ async def multipart_parts(response: httpx.Response) -> AsyncIterator[Any]:
             if end < 0:
                 break
             body = buffer[start + 4 : end].strip()
-            buffer = buffer[end + len(delimiter) :]
+            buffer, parts = buffer[end + len(delimiter) :], parts + 1
             if body:
                 yield json.loads(body)
-        if buffer.startswith(b"--") or delimiter + b"--" in buffer:
+        if (parts and buffer.startswith(b"--")) or delimiter + b"--" in buffer:
             return
