@@ -16,10 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator, AsyncIterator
+import functools
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from typing import Any
 
-from graphql import GraphQLError
+from graphql import GraphQLError, get_operation_ast, parse
+from strawberry.http.streaming import HTTPStreamTransport, MultipartSubscriptionTransport, SSETransport
+from strawberry.subscriptions import GRAPHQL_SSE_PROTOCOL, MULTIPART_SUBSCRIPTION_PROTOCOL
 from strawberry.types import ExecutionResult
 
 from gateway.http.rejections import CodedRefusal
@@ -95,3 +98,41 @@ class HttpStreams:
     def close_all(self) -> None:
         """Shutdown: every open stream (and any opened later) ends with :func:`going_away`."""
         self._closing.set()
+
+
+def one_result_for(query: str | None, operation_name: str | None, accept: str | None) -> bool:
+    """An SSE request that is better answered as one JSON result: the client accepts JSON too (urql
+    lists text/event-stream beside it for every operation) and the operation is not a subscription.
+    A query then keeps everything plain HTTP has (the response cache, GET caching) and takes no slot."""
+    types = {part.split(";", 1)[0].strip().lower() for part in (accept or "").split(",")}
+    if not types & {"application/json", "application/graphql-response+json"}:
+        return False
+    return _operation_type(query or "", operation_name) not in ("subscription", None)
+
+
+@functools.lru_cache(maxsize=1024)
+def _operation_type(query: str, operation_name: str | None) -> str | None:
+    try:
+        operation = get_operation_ast(parse(query, no_location=True), operation_name)
+    except GraphQLError:
+        return None  # the executor says what is wrong with it, on whichever transport
+    return None if operation is None else operation.operation.value
+
+
+class LineFeedSSE(SSETransport):
+    """Strawberry's SSE framing with LF line ends: the spec allows CRLF, but urql's parser splits
+    events on a blank line of LF only ("\\n\\n"), and so never saw an event (graphql-sse and
+    browsers read both)."""
+
+    def encode_event(self, event: str, data: str | None = None) -> str:
+        return super().encode_event(event, data).replace("\r\n", "\n")
+
+    def encode_comment(self, comment: str) -> str:
+        return f": {comment}\n\n"
+
+
+TRANSPORTS: Mapping[str, type[HTTPStreamTransport]] = {
+    MULTIPART_SUBSCRIPTION_PROTOCOL: MultipartSubscriptionTransport,
+    GRAPHQL_SSE_PROTOCOL: LineFeedSSE,
+}
+"""The view's HTTP stream transports, by ``subscription_protocols`` name."""

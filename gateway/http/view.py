@@ -37,7 +37,7 @@ from gateway.http.http_caching import cached_get
 from gateway.http.persisted import PersistedQueries
 from gateway.http.rejections import CodedRefusal
 from gateway.http.response_cache import ResponseCache
-from gateway.http.streams import HttpStreams
+from gateway.http.streams import TRANSPORTS, HttpStreams, one_result_for
 from gateway.http.websockets import (
     LegacyWSHandler,
     TextFramesAdapter,
@@ -88,6 +88,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
     websocket_adapter_class = TextFramesAdapter
     graphql_transport_ws_handler_class = TransportWSHandler
     graphql_ws_handler_class = LegacyWSHandler
+    stream_transport_classes_by_protocol = TRANSPORTS
 
     def __init__(
         self,
@@ -188,6 +189,10 @@ class GatewayGraphQL(GraphQL[Context, None]):
         data = await super().parse_http_body(request)
         if isinstance(data, GraphQLRequestData):
             data.query = await self.persisted.document(data.query, data.extensions)
+            if data.protocol == "sse" and one_result_for(
+                data.query, data.operation_name, request.headers.get("accept")
+            ):
+                data.protocol = "http"
         return data
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
