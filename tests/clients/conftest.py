@@ -91,7 +91,9 @@ def run_client(node: str) -> Callable[..., dict[str, Any]]:
             command += ["--key", target.key]
         if only:
             command += ["--only", only]
-        completed = subprocess.run(command, cwd=HERE, capture_output=True, text=True, timeout=300, check=False)
+        completed = subprocess.run(
+            command, cwd=HERE, capture_output=True, text=True, timeout=300, check=False
+        )
         lines = completed.stdout.strip().splitlines()
         assert lines, f"{script} printed nothing:\n{completed.stderr}"
         report: dict[str, Any] = json.loads(lines[-1])

@@ -16,7 +16,9 @@ pytestmark = pytest.mark.timeout(300)
 
 
 @pytest.fixture
-def apollo(target: Callable[..., Target], run_client: Callable[..., dict[str, Any]]) -> tuple[Target, dict[str, Any]]:
+def apollo(
+    target: Callable[..., Target], run_client: Callable[..., dict[str, Any]]
+) -> tuple[Target, dict[str, Any]]:
     started = target(GATEWAY_API_KEYS=API_KEY)
     return started, run_client("apollo.mjs", started)
 
@@ -37,13 +39,17 @@ def test_queries_errors_and_the_spec_media_type(apollo: tuple[Target, dict[str, 
     assert [r["status"] for r in spec["requests"]] == [200, 400]
 
 
-def test_a_subscription_over_http_link_sees_progress_to_the_end(apollo: tuple[Target, dict[str, Any]]) -> None:
+def test_a_subscription_over_http_link_sees_progress_to_the_end(
+    apollo: tuple[Target, dict[str, Any]],
+) -> None:
     t, report = apollo
     sub = report["multipartSubscription"]
     assert sub["ended"] == "complete"
     assert_progress_to_the_end(sub["seen"], t.processing)
     [request] = sub["requests"]
-    assert "subscriptionSpec=1.0" in request["accept"] and request["contentType"].startswith("multipart/mixed")
+    assert "subscriptionSpec=1.0" in request["accept"] and request["contentType"].startswith(
+        "multipart/mixed"
+    )
 
 
 def test_defer_delivers_the_summaries_after_the_videos(apollo: tuple[Target, dict[str, Any]]) -> None:
@@ -61,7 +67,11 @@ def test_defer_delivers_the_summaries_after_the_videos(apollo: tuple[Target, dic
 def test_persisted_query_link_falls_back_then_gets_by_hash(apollo: tuple[Target, dict[str, Any]]) -> None:
     t, report = apollo
     pq = report["persistedQueries"]
-    summary = {"__typename": "TranscodeSummary", "videoId": t.done, "progress": 100}  # the cache adds __typename
+    summary = {
+        "__typename": "TranscodeSummary",
+        "videoId": t.done,
+        "progress": 100,
+    }  # the cache adds __typename
     assert pq["first"] == pq["second"] == {"transcodeSummaries": [summary]}
     sent = [(r["method"], r["hasQuery"], r["hasHash"], r["status"]) for r in pq["requests"]]
     assert sent == [

@@ -32,4 +32,8 @@ def test_graphql_sse(target: Callable[..., Target], run_client: Callable[..., di
     assert report["subscription"]["ended"] == "complete"
     assert_progress_to_the_end(report["subscription"]["seen"], t.processing)
     missing = report["missingVideo"]
-    assert missing == {"data": None, "errorCodes": ["VIDEO_NOT_FOUND"], "paths": [["transcodeSummaryUpdates"]]}
+    assert missing == {
+        "data": None,
+        "errorCodes": ["VIDEO_NOT_FOUND"],
+        "paths": [["transcodeSummaryUpdates"]],
+    }
