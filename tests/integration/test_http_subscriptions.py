@@ -185,3 +185,28 @@ async def test_a_query_over_sse_is_one_result_then_complete(
     ):
         results = [result async for result in events(r, SSE)]
     assert results == [{"data": {"transcodeSummary": {"videoId": video}}}, "complete"]
+
+
+async def test_a_client_accepting_json_and_sse_gets_json_for_queries_and_a_stream_for_subscriptions(
+    make_emulator: Callable[..., Emulator], serve: Callable[..., Live]
+) -> None:
+    """urql lists text/event-stream in every Accept: a query keeps plain HTTP's single answer."""
+    emulator = make_emulator()
+    [video] = emulator.ids(ALL_SUCCEEDED, 1)
+    live = serve(emulator)
+    accept = "application/graphql-response+json, application/graphql+json, application/json, text/event-stream, multipart/mixed"
+    query = {
+        "query": "query($id: ID!) { transcodeSummary(videoId: $id) { videoId } }",
+        "variables": {"id": video},
+    }
+    async with httpx.AsyncClient(timeout=30) as client:
+        answered = await client.post(live.url + "/graphql", json=query, headers={"accept": accept})
+        assert answered.headers["content-type"].startswith("application/graphql-response+json")
+        assert answered.json() == {"data": {"transcodeSummary": {"videoId": video}}}
+        body = subscription(
+            [video], "subscription($ids: [ID!]!) { transcodeSummaryUpdates(videoIds: $ids) { videoId } }"
+        )
+        async with client.stream("POST", live.url + "/graphql", json=body, headers={"accept": accept}) as r:
+            assert r.headers["content-type"] == "text/event-stream"
+            results = [result async for result in events(r, SSE)]
+    assert results == [{"data": {"transcodeSummaryUpdates": {"videoId": video}}}, "complete"]

@@ -13,6 +13,7 @@ import redis
 
 from gateway.config.persisted import sha256_hex
 from gateway.emulator.model import ALL_SUCCEEDED, PROCESSING
+from tests.integration.test_subscriptions import GqlWs
 from tests.support.harness import Emulator, Gateway
 from tests.support.redis import needs_redis
 
@@ -123,3 +124,26 @@ def test_a_document_registered_on_one_gateway_is_known_to_another_through_redis(
     assert store.get("vodgw:apq:" + sha256_hex(QUERY)) == QUERY.encode()
     store.flushdb()
     store.close()
+
+
+async def test_the_safelist_holds_over_websockets_too(
+    emulator: Emulator, make_gateway: Callable[..., Gateway], tmp_path: Path
+) -> None:
+    updates = "subscription($ids: [ID!]!) { transcodeSummaryUpdates(videoIds: $ids) { videoId } }"
+    listed = tmp_path / "operations.json"
+    listed.write_text(json.dumps({sha256_hex(updates): updates}))
+    gw = make_gateway(emulator, GATEWAY_PERSISTED_ONLY="true", GATEWAY_PERSISTED_QUERIES_FILE=str(listed))
+    [done] = emulator.ids(ALL_SUCCEEDED, 1)
+    ws = await GqlWs.open(gw.url)
+    await ws.send({"id": "x", "type": "subscribe", "payload": {"query": "{ __typename }"}})
+    refused = await ws.recv()
+    assert (
+        refused["type"] == "error"
+        and refused["payload"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_IN_LIST"
+    )
+    by_hash = {"variables": {"ids": [done]}, "extensions": persisted(updates)}
+    await ws.send({"id": "y", "type": "subscribe", "payload": by_hash})
+    messages = await ws.until_done("y")
+    assert messages[0]["payload"] == {"data": {"transcodeSummaryUpdates": {"videoId": done}}}
+    assert messages[-1]["type"] == "complete"
+    await ws.close()
