@@ -12,7 +12,7 @@ import { SUMMARIES, UPDATES, args, codes, headers, processing, progressRecorder,
 await report({
   async getQuery() {
     const log = [];
-    const client = new Client({ url: args.url, exchanges: [fetchExchange], preferGetMethod: "force", fetch: recordingFetch(log), fetchOptions: { headers } });
+    const client = new Client({ url: args.url, exchanges: [fetchExchange], preferGetMethod: true, fetch: recordingFetch(log), fetchOptions: { headers } });
     const result = await client.query(gql(SUMMARIES), { ids: [args.done, args.missing] }, { requestPolicy: "network-only" }).toPromise();
     return { data: result.data, errorCodes: codes(result.error?.graphQLErrors), requests: log };
   },
