@@ -9,7 +9,6 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any, cast
 
-import orjson
 from aiodataloader import DataLoader
 from cross_web import HTTPException
 from starlette.requests import ClientDisconnect, Request
@@ -19,12 +18,12 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.extensions.tracing.apollo_federation import FTV1_HEADER
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
-from strawberry.http.types import QueryParams
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
 from gateway.config.settings import Settings
 from gateway.http.auth import ApiKeys, caller_of
+from gateway.http.bodies import JsonBodies
 from gateway.http.csrf import is_json
 from gateway.http.graphql_response import (
     NOT_ACCEPTABLE,
@@ -84,7 +83,7 @@ def error_codes(result: ExecutionResult) -> tuple[str, ...]:
     return tuple(sorted({str((e.extensions or {}).get("code")) for e in result.errors or ()}))
 
 
-class GatewayGraphQL(GraphQL[Context, None]):
+class GatewayGraphQL(JsonBodies, GraphQL[Context, None]):
     websocket_adapter_class = TextFramesAdapter
     graphql_transport_ws_handler_class = TransportWSHandler
     graphql_ws_handler_class = LegacyWSHandler
@@ -280,32 +279,6 @@ class GatewayGraphQL(GraphQL[Context, None]):
         codes = error_codes(result)
         self._observe(_outcome(codes, result.data), codes)
         return data
-
-    def encode_json(self, data: object) -> bytes:
-        return orjson.dumps(data)
-
-    def parse_query_params(self, params: QueryParams) -> dict[str, Any]:
-        """GET: say which parameter isn't JSON, not "the request body"."""
-        try:
-            return super().parse_query_params(params)
-        except HTTPException as exc:
-            if exc.status_code == 400 and "JSON" in exc.reason:
-                raise HTTPException(
-                    400, "The variables and extensions parameters must be JSON objects"
-                ) from None
-            raise
-
-    def decode_json(self, data: str | bytes) -> object:
-        """orjson: it also refuses invalid UTF-8, as a JSONDecodeError."""
-        return orjson.loads(data)
-
-    def parse_json(self, data: str | bytes) -> Any:
-        """An HTTP body (or a GET parameter): anything but an object or an array (a batch, which
-        Strawberry then refuses) is a 400, not a crash further on."""
-        decoded = super().parse_json(data)
-        if not isinstance(decoded, dict | list):
-            raise HTTPException(400, 'Expected a JSON object, such as {"query": "{ __typename }"}')
-        return decoded
 
 
 def _refusal(body: dict[str, Any], accept: str | None) -> dict[str, Any]:

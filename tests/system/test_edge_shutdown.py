@@ -105,6 +105,6 @@ def test_an_open_http_subscription_ends_with_an_error_event_and_the_exit_is_0(
         assert gw.wait_exit(10) == 0
     last = text[text.rindex('"errors"') :]
     assert "UPSTREAM_UNAVAILABLE" in last and "shutting down" in last
-    assert text.rstrip().endswith("event: complete\r\ndata:" if accept.startswith("text") else "--graphql--")
+    assert text.rstrip().endswith("event: complete\ndata:" if accept.startswith("text") else "--graphql--")
     assert "cutting off connections" not in gw.text()  # the stream ended by itself, well before the timeout
     gw.assert_clean_log()
