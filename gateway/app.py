@@ -14,7 +14,12 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
-from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
+from strawberry.subscriptions import (
+    GRAPHQL_SSE_PROTOCOL,
+    GRAPHQL_TRANSPORT_WS_PROTOCOL,
+    GRAPHQL_WS_PROTOCOL,
+    MULTIPART_SUBSCRIPTION_PROTOCOL,
+)
 
 from gateway.clock import Clock, MonotonicClock
 from gateway.config.settings import Settings
@@ -85,7 +90,12 @@ def create_app(
         metrics=metrics,
         response_cache=responses,
         graphql_ide=None,
-        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
+        subscription_protocols=(
+            GRAPHQL_TRANSPORT_WS_PROTOCOL,
+            GRAPHQL_WS_PROTOCOL,
+            MULTIPART_SUBSCRIPTION_PROTOCOL,  # Apollo Client's HttpLink (http/streams.py)
+            GRAPHQL_SSE_PROTOCOL,  # graphql-sse, distinct connections mode
+        ),
         max_subscriptions_per_connection=settings.subscription_max_per_connection,
         connection_init_wait_timeout=timedelta(seconds=settings.ws_init_timeout),  # graphql-ws too
         allowed_origins=settings.cors_origins,  # cross-origin pages allowed by CORS may subscribe too
@@ -97,6 +107,8 @@ def create_app(
         if responses is not None:  # a callback's refetch drops the answers built from its videos
             cache = responses
             parts.refetcher.on_refreshed(lambda ids, outcomes: cache.forget(ids))
+        if parts.redis is not None:  # persisted documents registered on one replica are known to all
+            view.persisted.store.share(parts.redis)
         parts.start()
         if siblings is not None:
             await siblings.start()
@@ -127,8 +139,10 @@ def create_app(
         )
     rejected = metrics.operations.labels("rejected").inc
     middleware.append(Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, on_reject=rejected))
-    return Starlette(
+    app = Starlette(
         routes=routes(settings, view, metrics, default_query, draining or Draining(), siblings),
         middleware=middleware,
         lifespan=lifespan,
     )
+    app.state.http_streams = view.streams  # the server ends them at shutdown (http/server.py)
+    return app

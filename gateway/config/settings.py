@@ -16,6 +16,7 @@ from typing import Any
 from gateway.config import casts
 from gateway.config.connections import connection_rows
 from gateway.config.keys import ApiKey
+from gateway.config.persisted import persisted_rows
 from gateway.config.rows import Row as Row
 from gateway.config.rows import SettingsError as SettingsError
 from gateway.config.rows import value_of
@@ -138,6 +139,7 @@ ROWS: tuple[Row, ...] = (
     Row(SUBSCRIPTIONS, "poll_interval", "GATEWAY_POLL_INTERVAL", casts.positive_float, 1.0, _SECONDS_ON,
         "seconds between the subscription poller's rounds"),
     *connection_rows(),
+    *persisted_rows(),
     Row(REPLICAS, "redis_url", "GATEWAY_REDIS_URL", Secret, None, "",
         "share the limiter and cache between replicas ([docs/deployment.md](docs/deployment.md))"),
     Row(REPLICAS, "replicas", "GATEWAY_REPLICAS", casts.positive_int, 1, _WHOLE,
@@ -217,6 +219,12 @@ class Settings:
     body_timeout: float = _default("body_timeout")
     shutdown_timeout: float = _default("shutdown_timeout")
     shutdown_drain: float = _default("shutdown_drain")
+    apq: bool = _default("apq")
+    apq_max_entries: int = _default("apq_max_entries")
+    persisted_only: bool = _default("persisted_only")
+    persisted_documents: tuple[tuple[str, str], ...] = field(
+        default=_default("persisted_documents"), repr=False
+    )
     redis_url: Secret | None = field(default=_default("redis_url"), repr=False)
     replicas: int = _default("replicas")
     redis_timeout: float = _default("redis_timeout")

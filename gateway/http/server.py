@@ -6,7 +6,8 @@ limits, JSON logs, and a shutdown that ends.
 - From the signal on, ``/readyz`` answers 503 (:class:`~gateway.http.draining.Draining`); for
   ``GATEWAY_SHUTDOWN_DRAIN`` seconds the gateway still accepts and serves, so that a load balancer
   sees the 503 and stops sending before the listener closes. A second signal ends the drain.
-- Shutdown stops accepting, closes idle connections and WebSockets (1012), lets requests in flight
+- Shutdown stops accepting, ends the subscriptions streamed over HTTP (``streams.py``), closes idle
+  connections and WebSockets (1012), lets requests in flight
   finish for up to ``GATEWAY_SHUTDOWN_TIMEOUT`` seconds, then cuts off the stragglers (a body
   dribbled at one byte a second) with one log line, instead of uvicorn's cancelling the tasks
   (which logs a traceback for each).
@@ -18,7 +19,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from types import FrameType
 
 import uvicorn
@@ -28,6 +29,7 @@ from gateway.config.settings import Settings
 from gateway.http.connections import ConnectionGate, GatedSocket
 from gateway.http.draining import Draining
 from gateway.http.protocol import EdgeLimits, EdgeProtocol
+from gateway.http.streams import HttpStreams
 
 log = logging.getLogger("gateway.edge")
 
@@ -35,6 +37,8 @@ CUT_OFF_GRACE = 1.0  # seconds the requests of cut-off connections get to see th
 
 
 class GatewayServer(uvicorn.Server):
+    on_shutdown: Callable[[], None] | None = None  # first thing at shutdown: the app's HTTP streams end
+
     def __init__(self, config: uvicorn.Config, draining: Draining, drain_seconds: float = 0.0) -> None:
         super().__init__(config)
         self.draining = draining
@@ -75,6 +79,8 @@ class GatewayServer(uvicorn.Server):
     async def shutdown(self, sockets: list[object] | None = None) -> None:  # type: ignore[override]
         for server in self.servers:
             server.close()
+        if self.on_shutdown is not None:
+            self.on_shutdown()
         state = self.server_state
         for connection in list(state.connections):
             connection.shutdown()  # idle: closed; busy: closed when its response is done; WS: 1012
@@ -142,6 +148,9 @@ def build_server(
         timeout_graceful_shutdown=settings.shutdown_timeout,  # type: ignore[arg-type]
     )
     server = GatewayServer(config, draining or Draining(), settings.shutdown_drain)
+    streams = getattr(getattr(app, "state", None), "http_streams", None)
+    if isinstance(streams, HttpStreams):
+        server.on_shutdown = streams.close_all
     if listen_fd is not None:
         return server, GatedSocket.inherited(listen_fd, gate)
     return server, GatedSocket.listening(host, port, gate)

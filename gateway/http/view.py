@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
 from typing import Any, cast
 
-import orjson
 from aiodataloader import DataLoader
 from cross_web import HTTPException
 from starlette.requests import ClientDisconnect, Request
@@ -18,15 +18,26 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.extensions.tracing.apollo_federation import FTV1_HEADER
-from strawberry.http import GraphQLHTTPResponse
-from strawberry.http.types import QueryParams
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
 from gateway.config.settings import Settings
 from gateway.http.auth import ApiKeys, caller_of
+from gateway.http.bodies import JsonBodies
 from gateway.http.csrf import is_json
+from gateway.http.graphql_response import (
+    NOT_ACCEPTABLE,
+    is_request_error,
+    needs_multipart,
+    negotiated,
+    wants_graphql_response,
+)
+from gateway.http.http_caching import cached_get
+from gateway.http.persisted import PersistedQueries
+from gateway.http.rejections import CodedRefusal
 from gateway.http.response_cache import CachedResponse, ResponseCache
+from gateway.http.streams import TRANSPORTS, HttpStreams, one_result_for
 from gateway.http.websockets import (
     LegacyWSHandler,
     TextFramesAdapter,
@@ -49,14 +60,16 @@ NO_QUERY = (
     "a browser opening this URL gets the GraphiQL explorer (unless GATEWAY_GRAPHIQL=false)"
 )
 NO_STREAM = (
-    ": subscribe over a WebSocket (graphql-transport-ws or graphql-ws); a plain HTTP request "
-    "gets one result, and a subscription has many"
+    ": a plain HTTP request gets one result, and a subscription has many. Subscribe over a "
+    "WebSocket (graphql-transport-ws or graphql-ws), or over HTTP with a streaming Accept header: "
+    "multipart/mixed;subscriptionSpec=1.0 (Apollo Client) or text/event-stream (graphql-sse)"
 )
 UNSUPPORTED_TYPE = "Unsupported content type: POST a body of Content-Type application/json"
 _CODE_BY_STATUS = {
     400: ErrorCode.BAD_REQUEST,
     404: ErrorCode.NOT_FOUND,
     405: ErrorCode.METHOD_NOT_ALLOWED,
+    406: ErrorCode.BAD_REQUEST,
     415: ErrorCode.BAD_REQUEST,
 }
 
@@ -71,10 +84,11 @@ def error_codes(result: ExecutionResult) -> tuple[str, ...]:
     return tuple(sorted({str((e.extensions or {}).get("code")) for e in result.errors or ()}))
 
 
-class GatewayGraphQL(GraphQL[Context, None]):
+class GatewayGraphQL(JsonBodies, GraphQL[Context, None]):
     websocket_adapter_class = TextFramesAdapter
     graphql_transport_ws_handler_class = TransportWSHandler
     graphql_ws_handler_class = LegacyWSHandler
+    stream_transport_classes_by_protocol = TRANSPORTS
 
     def __init__(
         self,
@@ -95,6 +109,8 @@ class GatewayGraphQL(GraphQL[Context, None]):
         self.operation_slots = OperationSlots(
             settings.subscription_max_total, settings.subscription_max_per_key
         )
+        self.persisted = PersistedQueries(settings)
+        self.streams = HttpStreams(self.operation_slots)  # HTTP streams count with WebSocket operations
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -106,7 +122,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
             log.info("client disconnected", extra={"fields": {"outcome": "disconnected"}})
 
     async def _http(self, request: Request, scope: Scope, receive: Receive, send: Send) -> None:
-        key = await self._cache_key(request)
+        key, accept = await self._cache_key(request), request.headers.get("accept")
         context = self._context(request, None)
         if key is not None and self._responses is not None:
             hit = self._responses.get(key)
@@ -114,26 +130,38 @@ class GatewayGraphQL(GraphQL[Context, None]):
                 if await _unchanged(hit, context):
                     self._metrics.response_cache.labels("hit").inc()
                     self._observe(hit.outcome, hit.codes, cached=True)
-                    await Response(hit.body, media_type="application/json")(scope, receive, send)
+                    hit_response = Response(hit.body, media_type="application/json")
+                    await negotiated(hit_response, accept, None)(scope, receive, send)
                     return
                 self._metrics.response_cache.labels("changed").inc()
                 self._responses.drop(key)  # the run below answers, on the outcomes just looked up
         try:
-            if request.method == "GET" and "query" not in request.query_params:
+            if request.method == "GET" and not {"query", "extensions"} & set(request.query_params):
                 # Strawberry answers 404 here (it would serve its IDE); say what's missing instead
                 raise HTTPException(400, NO_QUERY)
             if request.method == "POST" and not is_json(request.headers.get("content-type", "")):
                 # Strawberry matches a substring: application/jsonx would pass as JSON
                 raise HTTPException(400, UNSUPPORTED_TYPE)
             response = await self.run(request, context=context)
+        except CodedRefusal as exc:
+            response = JSONResponse(_refusal(exc.body(), accept), status_code=exc.status_code)
+            self._observe("rejected", (exc.code,))
         except HTTPException as exc:
             code = _CODE_BY_STATUS.get(exc.status_code, ErrorCode.BAD_REQUEST)
             reason = exc.reason + (NO_STREAM if exc.reason.startswith("subscriptions are not") else "")
-            response = JSONResponse(envelope(reason, code), status_code=exc.status_code)
+            response = JSONResponse(_refusal(envelope(reason, code), accept), status_code=exc.status_code)
             self._observe("rejected", (code.value,))  # a line and a count, like 401 and 413
         else:
             self._remember(key, context, response)
-        await response(scope, receive, send)
+            if request.method == "GET" and context.result is not None:
+                response = self._cached_get(request, context, response)
+        await negotiated(response, accept, context.result)(scope, receive, send)
+
+    def _cached_get(self, request: Request, context: Context, response: Response) -> Response:
+        codes = error_codes(cast("ExecutionResult", context.result))
+        ttl = min(context.shortest_ttl, self._settings.cache_ttl_terminal)
+        private, if_none_match = bool(self._keys), request.headers.get("if-none-match")
+        return cached_get(response, codes, ttl, private=private, if_none_match=if_none_match)
 
     def _context(self, request: Request | WebSocket, response: Response | WebSocket | None) -> Context:
         parts = parts_of(request)
@@ -156,6 +184,20 @@ class GatewayGraphQL(GraphQL[Context, None]):
             # one context serves the whole connection: its loader must not keep answers for its life
             summaries.cache = False
         return summaries
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        return False  # the explorer is the route's (routes.py): here a GET is always an operation
+
+    async def parse_http_body(self, request: Any) -> GraphQLRequestData | list[GraphQLRequestData]:
+        """The request, with the document a persisted query's hash stands for (``persisted.py``)."""
+        data = await super().parse_http_body(request)
+        if isinstance(data, GraphQLRequestData):
+            data.query = await self.persisted.document(data.query, data.extensions)
+            if data.protocol == "sse" and one_result_for(
+                data.query, data.operation_name, request.headers.get("accept")
+            ):
+                data.protocol = "http"
+        return data
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         return self._context(request, response)
@@ -182,11 +224,27 @@ class GatewayGraphQL(GraphQL[Context, None]):
             self._responses.put(key, bytes(response.body), outcome, codes, context.versions)
 
     async def execute_operation(self, *args: Any, **kwargs: Any) -> Any:
+        data, context = kwargs.get("request_data"), kwargs.get("context")
+        if isinstance(data, GraphQLRequestData) and data.protocol != "http" and isinstance(context, Context):
+            return await self._execute_stream(context.tenant, *args, **kwargs)
+        request = kwargs.get("request")
+        if isinstance(data, GraphQLRequestData) and isinstance(request, Request):
+            if needs_multipart(data.query, request.headers.get("accept")):
+                raise HTTPException(406, NOT_ACCEPTABLE)
         result = await super().execute_operation(*args, **kwargs)
-        context = kwargs.get("context")
         if isinstance(context, Context) and isinstance(result, ExecutionResult):
             context.result = result
         return result
+
+    async def _execute_stream(self, tenant: str, *args: Any, **kwargs: Any) -> Any:
+        """A multipart or SSE stream: it holds an operation slot until it ends (``streams.py``)."""
+        self.streams.acquire(tenant)
+        try:
+            results = await super().execute_operation(*args, **kwargs)
+        except BaseException:
+            self.streams.release(tenant)
+            raise
+        return self.streams.held(tenant, cast("AsyncIterator[Any]", results))
 
     def _observe(self, outcome: str, codes: tuple[str, ...], cached: bool = False) -> None:
         self._metrics.operations.labels(outcome).inc()
@@ -214,6 +272,9 @@ class GatewayGraphQL(GraphQL[Context, None]):
         self, request: Request | WebSocket, result: ExecutionResult
     ) -> GraphQLHTTPResponse:
         data: GraphQLHTTPResponse = {"data": result.data}
+        if isinstance(request, Request) and wants_graphql_response(request.headers.get("accept")):
+            if is_request_error(result.data, result.errors):
+                del data["data"]  # the spec's type: no data entry when execution never began
         if result.errors:
             data["errors"] = [e.formatted for e in result.errors]
         if result.extensions:
@@ -222,31 +283,12 @@ class GatewayGraphQL(GraphQL[Context, None]):
         self._observe(_outcome(codes, result.data), codes)
         return data
 
-    def encode_json(self, data: object) -> bytes:
-        return orjson.dumps(data)
 
-    def parse_query_params(self, params: QueryParams) -> dict[str, Any]:
-        """GET: say which parameter isn't JSON, not "the request body"."""
-        try:
-            return super().parse_query_params(params)
-        except HTTPException as exc:
-            if exc.status_code == 400 and "JSON" in exc.reason:
-                raise HTTPException(
-                    400, "The variables and extensions parameters must be JSON objects"
-                ) from None
-            raise
-
-    def decode_json(self, data: str | bytes) -> object:
-        """orjson: it also refuses invalid UTF-8, as a JSONDecodeError."""
-        return orjson.loads(data)
-
-    def parse_json(self, data: str | bytes) -> Any:
-        """An HTTP body (or a GET parameter): anything but an object or an array (a batch, which
-        Strawberry then refuses) is a 400, not a crash further on."""
-        decoded = super().parse_json(data)
-        if not isinstance(decoded, dict | list):
-            raise HTTPException(400, 'Expected a JSON object, such as {"query": "{ __typename }"}')
-        return decoded
+def _refusal(body: dict[str, Any], accept: str | None) -> dict[str, Any]:
+    """A refusal's body; in the spec's type, without ``data`` (execution never began)."""
+    if wants_graphql_response(accept):
+        body.pop("data", None)
+    return body
 
 
 async def _unchanged(hit: CachedResponse, context: Context) -> bool:
