@@ -83,7 +83,10 @@ def create_app(
     clock = clock or MonotonicClock()
     metrics = Metrics()
     siblings = WorkerMetrics(worker[0], worker[1], metrics.registry) if worker is not None else None
-    responses = ResponseCache(settings.response_cache_ttl, clock) if settings.response_cache_ttl > 0 else None
+    responses = None
+    if settings.response_cache_ttl > 0:
+        counted = metrics.response_cache.labels
+        responses = ResponseCache(settings.response_cache_ttl, clock, on_result=lambda r: counted(r).inc())
     view = GatewayGraphQL(
         build_schema(settings, traced=tracing.enabled),
         settings=settings,

@@ -21,11 +21,16 @@ from it at once (:meth:`ResponseCache.invalidate`).
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
-from collections.abc import Iterable, KeysView, Mapping
+from collections.abc import Callable, Iterable, KeysView, Mapping
 from dataclasses import dataclass
+from typing import Any
+
+from aiodataloader import DataLoader
 
 from gateway.clock import Clock
+from gateway.loading.cache import version_of
 
 MAX_BYTES = 64 * 1024 * 1024  # the bodies held at once, in bytes
 
@@ -44,8 +49,16 @@ class CachedResponse:
 
 
 class ResponseCache:
-    def __init__(self, ttl: float, clock: Clock, max_entries: int = 4096, max_bytes: int = MAX_BYTES) -> None:
+    def __init__(
+        self,
+        ttl: float,
+        clock: Clock,
+        max_entries: int = 4096,
+        max_bytes: int = MAX_BYTES,
+        on_result: Callable[[str], None] | None = None,
+    ) -> None:
         self.ttl = ttl
+        self._on_result = on_result  # "hit" or "changed", for each entry found
         self._clock = clock
         self._max = max_entries
         self._max_bytes = max_bytes
@@ -59,6 +72,24 @@ class ResponseCache:
         if entry is None:
             return None
         if entry.expires <= self._clock.now():
+            self._drop(key)
+            return None
+        return entry
+
+    async def fresh(self, key: bytes, loader: DataLoader[str, Any]) -> CachedResponse | None:
+        """The entry for ``key`` if every summary behind it is unchanged, looked up on ``loader``
+        (the operation's own: the summary cache, else the scheduler), so that a run after a
+        change reuses those outcomes instead of looking them up again. A changed entry is dropped:
+        its replacement comes with the new answer, if that is kept."""
+        entry = self.get(key)
+        if entry is None:
+            return None
+        ids = list(entry.versions)
+        outcomes = await asyncio.gather(*(loader.load(i) for i in ids), return_exceptions=True)
+        unchanged = all(version_of(o) == entry.versions[i] for i, o in zip(ids, outcomes, strict=True))
+        if self._on_result is not None:
+            self._on_result("hit" if unchanged else "changed")
+        if not unchanged:
             self._drop(key)
             return None
         return entry
@@ -77,11 +108,6 @@ class ResponseCache:
             self._by_video.setdefault(video_id, set()).add(key)
         while len(self._entries) > self._max or self._bytes > self._max_bytes:
             self._drop(next(iter(self._entries)))
-
-    def drop(self, key: bytes) -> None:
-        """An entry found changed: its replacement comes with the new answer (if that is kept)."""
-        if key in self._entries:
-            self._drop(key)
 
     def invalidate(self, video_ids: Iterable[str]) -> int:
         """Drop every answer built from any of ``video_ids``; how many were dropped."""

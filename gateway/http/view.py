@@ -5,7 +5,6 @@ codes and masking are the schema's (``schema/errors.py``); WebSocket specifics a
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 from typing import Any, cast
@@ -36,7 +35,7 @@ from gateway.http.graphql_response import (
 from gateway.http.http_caching import cached_get
 from gateway.http.persisted import PersistedQueries
 from gateway.http.rejections import CodedRefusal
-from gateway.http.response_cache import CachedResponse, ResponseCache
+from gateway.http.response_cache import ResponseCache
 from gateway.http.streams import TRANSPORTS, HttpStreams, one_result_for
 from gateway.http.websockets import (
     LegacyWSHandler,
@@ -46,7 +45,7 @@ from gateway.http.websockets import (
 )
 from gateway.http.ws_slots import OperationSlots
 from gateway.loading.batcher import FlowSource
-from gateway.loading.cache import CacheTTLs, version_of
+from gateway.loading.cache import CacheTTLs
 from gateway.loading.loader import summary_loader
 from gateway.loading.parts import Parts
 from gateway.metrics import Metrics
@@ -125,16 +124,12 @@ class GatewayGraphQL(JsonBodies, GraphQL[Context, None]):
         key, accept = await self._cache_key(request), request.headers.get("accept")
         context = self._context(request, None)
         if key is not None and self._responses is not None:
-            hit = self._responses.get(key)
+            hit = await self._responses.fresh(key, context.summaries)  # its lookups primed the loader
             if hit is not None:
-                if await _unchanged(hit, context):
-                    self._metrics.response_cache.labels("hit").inc()
-                    self._observe(hit.outcome, hit.codes, cached=True)
-                    hit_response = Response(hit.body, media_type="application/json")
-                    await negotiated(hit_response, accept, None)(scope, receive, send)
-                    return
-                self._metrics.response_cache.labels("changed").inc()
-                self._responses.drop(key)  # the run below answers, on the outcomes just looked up
+                self._observe(hit.outcome, hit.codes, cached=True)
+                hit_response = Response(hit.body, media_type="application/json")
+                await negotiated(hit_response, accept, None)(scope, receive, send)
+                return
         try:
             if request.method == "GET" and not {"query", "extensions"} & set(request.query_params):
                 # Strawberry answers 404 here (it would serve its IDE); say what's missing instead
@@ -289,18 +284,6 @@ def _refusal(body: dict[str, Any], accept: str | None) -> dict[str, Any]:
     if wants_graphql_response(accept):
         body.pop("data", None)
     return body
-
-
-async def _unchanged(hit: CachedResponse, context: Context) -> bool:
-    """Every summary behind the cached answer is as it was: looked up as the operation would (the
-    summary cache, else the scheduler), on the operation's own loader, so that a run after a change
-    reuses these outcomes instead of looking them up again."""
-    ids = list(hit.versions)
-    if not ids:
-        return True
-    loader = context.summaries
-    outcomes = await asyncio.gather(*(loader.load(i) for i in ids), return_exceptions=True)
-    return all(version_of(o) == hit.versions[i] for i, o in zip(ids, outcomes, strict=True))
 
 
 def _outcome(codes: tuple[str, ...], data: object) -> str:

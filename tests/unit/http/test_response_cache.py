@@ -3,7 +3,12 @@ max_bytes, hold the versions they were built from, and are dropped by video."""
 
 from __future__ import annotations
 
+from aiodataloader import DataLoader
+
 from gateway.http.response_cache import ResponseCache
+from gateway.loading.cache import version_of
+from gateway.vod.errors import VideoNotFound
+from gateway.vod.models import JobStatus, SummaryStatus, TranscodeJobRecord, TranscodeSummaryRecord
 from tests.support.clock import ManualClock
 
 
@@ -39,6 +44,33 @@ def test_a_video_drops_every_answer_built_from_it() -> None:
     cache.put(b"c", b"C", outcome="ok", codes=(), versions={"v3": 3})
     assert cache.invalidate(["v2"]) == 2
     assert cache.get(b"a") is None and cache.get(b"b") is None and cache.get(b"c") is not None
-    cache.drop(b"c")
-    cache.drop(b"c")  # already gone: nothing to do
+    assert cache.invalidate(["v3"]) == 1 and cache.invalidate(["v3"]) == 0
     assert len(cache) == 0 and cache.size_bytes == 0
+
+
+async def test_an_entry_is_fresh_while_its_summaries_are_unchanged() -> None:
+    """``fresh`` looks the videos up on the operation's loader; a changed one drops the entry."""
+    current: dict[str, object] = {"v1": record("v1", 40), "v2": VideoNotFound("v2")}
+    asked: list[list[str]] = []
+
+    async def batch(keys: list[str]) -> list[object]:
+        asked.append(keys)
+        return [current[k] for k in keys]
+
+    results: list[str] = []
+    cache = ResponseCache(ttl=60.0, clock=ManualClock(), on_result=results.append)
+    versions = {k: version_of(v) for k, v in current.items()}  # type: ignore[arg-type]
+    cache.put(b"q", b"Q", outcome="partial", codes=("VIDEO_NOT_FOUND",), versions=versions)  # type: ignore[arg-type]
+    assert (await cache.fresh(b"q", DataLoader(batch))) is not None  # equal content, new objects
+    current["v1"] = record("v1", 40)
+    assert (await cache.fresh(b"q", DataLoader(batch))) is not None
+    current["v1"] = record("v1", 80)
+    assert (await cache.fresh(b"q", DataLoader(batch))) is None
+    assert cache.get(b"q") is None and results == ["hit", "hit", "changed"]
+    assert asked == [["v1", "v2"]] * 3  # one batch each time
+
+
+def record(video_id: str, progress: int) -> TranscodeSummaryRecord:
+    job = TranscodeJobRecord(None, JobStatus.TRANSCODING, progress, None, None, None, None, "mp4", "HD",
+                             None, None, None, None, None, None, (), None)  # fmt: skip
+    return TranscodeSummaryRecord(video_id, SummaryStatus.PROCESSING, None, None, None, (job,))
