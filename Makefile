@@ -53,12 +53,13 @@ federation-deps:
 client-deps:
 	cd tests/clients && { [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error; }
 
-## bench: throughput at the account limit and the gateway's own CPU cost (prints a table)
+## bench: throughput at the account limit, the gateway's own CPU cost per list size next to the raw floor (prints tables)
 bench: $(STAMP)
 	command -v wrk >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null)
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.callbacks
 	$(BIN)/python -m bench.response_cache
+	$(BIN)/python -m bench.cpu
 
 ## fuzz: a longer generated-operation run (FUZZ_EXAMPLES=20000 by default; the suite runs 2,000)
 FUZZ_EXAMPLES ?= 20000

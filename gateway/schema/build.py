@@ -18,7 +18,8 @@ from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from gateway.config.settings import Settings
-from gateway.schema.errors import CodedErrors, GatewayExecutor, coded_increments
+from gateway.schema.errors import CodedErrors, coded_increments
+from gateway.schema.executor import ProjectingExecutor
 from gateway.schema.federation import FederatedQuery
 from gateway.schema.limits import IdBudget
 from gateway.schema.parsing import CodedParserCache
@@ -81,5 +82,5 @@ def build_schema(settings: Settings, *, traced: bool = False) -> GatewaySchema:
         types=[Video, TranscodeSummary],
         extensions=extensions,
         config=StrawberryConfig(scalar_map=SCALAR_MAP, enable_experimental_incremental_execution=True),
-        execution_context_class=GatewayExecutor,
+        execution_context_class=ProjectingExecutor,
     )

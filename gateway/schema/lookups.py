@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Sequence
+from typing import Any
 
 from graphql import GraphQLError
 from strawberry.types import Info
 
 from gateway.loading.errors import LookupFailed
+from gateway.loading.loader import SummaryLoader
 from gateway.schema.context import Context
 from gateway.schema.errors import bad_user_input
 from gateway.vod.errors import VodError
@@ -58,14 +60,27 @@ async def load_record(
 async def load_records(
     info: Info[Context, None], video_ids: Sequence[str], argument: str
 ) -> list[TranscodeSummaryRecord | Exception]:
-    """One item per ID, in order: a record, or the error for that list item."""
-    results = await asyncio.gather(
-        *(load_record(info, i, argument) for i in video_ids), return_exceptions=True
-    )
+    """One item per ID, in order: a record, or the error for that list item. The valid IDs go to
+    the loader at once (one call to the source for those not asked yet; no task per ID)."""
+    checked = [(video_id, id_error(video_id, argument)) for video_id in video_ids]
+    loader = info.context.summaries
+    valid = [video_id for video_id, invalid in checked if invalid is None]
+    if not valid:
+        found: list[Any] = []
+    elif isinstance(loader, SummaryLoader):
+        found = await loader.outcomes(valid)
+    else:  # a plain DataLoader (schema tests)
+        found = await asyncio.gather(*(loader.load(v) for v in valid), return_exceptions=True)
+    outcomes = iter(found)
+    used = info.context.used
     items: list[TranscodeSummaryRecord | Exception] = []
-    for result in results:
-        if isinstance(result, GraphQLError | VodError | LookupFailed | TranscodeSummaryRecord):
-            items.append(result)  # graphql-core nulls an exception item, with its error at its index
-        else:
-            raise result  # a bug, or a cancellation: not this item's to report
+    for _, invalid in checked:
+        if invalid is not None:
+            items.append(invalid)  # graphql-core nulls an exception item, with its error at its index
+            continue
+        outcome = next(outcomes)
+        if not isinstance(outcome, TranscodeSummaryRecord | VodError | LookupFailed):
+            raise outcome  # a bug, or a cancellation: not this item's to report
+        used(outcome)
+        items.append(outcome)
     return items

@@ -46,7 +46,8 @@ class Query:
     async def transcode_summary(
         self, info: Info[Context, None], video_id: VideoIdArg
     ) -> TranscodeSummary | None:
-        return TranscodeSummary.from_record(await load_record(info, str(video_id)))
+        # the record itself: the executor completes it (schema/executor.py)
+        return cast("TranscodeSummary", await load_record(info, str(video_id)))
 
     @strawberry.field(
         description="Summaries of several videos: one item per requested ID, in order. An item "
@@ -63,11 +64,9 @@ class Query:
             )
             return cast("list[TranscodeSummary | None]", streamed)
         items = await load_records(info, [str(i) for i in video_ids], "videoIds")
-        # graphql-core turns an exception in a list into null plus an error at that index
-        return cast(
-            "list[TranscodeSummary | None]",
-            [i if isinstance(i, Exception) else TranscodeSummary.from_record(i) for i in items],
-        )
+        # records, completed by the executor (schema/executor.py); graphql-core turns an exception
+        # in a list into null plus an error at that index
+        return cast("list[TranscodeSummary | None]", items)
 
     @strawberry.field(
         description="One Video per requested ID, in order, for per-field lookups and schema "

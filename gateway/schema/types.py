@@ -12,7 +12,7 @@ import operator
 from collections.abc import Callable
 from datetime import datetime
 from enum import Enum
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 import strawberry
 from strawberry.types import Info
@@ -223,8 +223,9 @@ class Video:
         "video doesn't exist (VIDEO_NOT_FOUND), its ID is invalid or its lookup failed."
     )
     async def transcode_summary(self, info: Info[Context, None]) -> TranscodeSummary | None:
-        # no argument to name: the ID came from videos(ids:) or from a supergraph's representation
-        return TranscodeSummary.from_record(await load_record(info, str(self.id), argument=None))
+        # no argument to name: the ID came from videos(ids:) or from a supergraph's representation;
+        # the record itself, completed by the executor (schema/executor.py)
+        return cast("TranscodeSummary", await load_record(info, str(self.id), argument=None))
 
     @classmethod
     def resolve_reference(cls, id: strawberry.ID) -> Video:
