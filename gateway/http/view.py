@@ -6,6 +6,7 @@ codes and masking are the schema's (``schema/errors.py``); WebSocket specifics a
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import AsyncIterator
 from typing import Any, cast
 
@@ -109,7 +110,10 @@ class GatewayGraphQL(JsonBodies, GraphQL[Context, None]):
             settings.subscription_max_total, settings.subscription_max_per_key
         )
         self.persisted = PersistedQueries(settings)
-        self.streams = HttpStreams(self.operation_slots)  # HTTP streams count with WebSocket operations
+        self.streams = HttpStreams(self.operation_slots)
+        self._streaming: weakref.WeakSet[Request] = (
+            weakref.WeakSet()
+        )  # HTTP streams count with WebSocket operations
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -236,6 +240,9 @@ class GatewayGraphQL(JsonBodies, GraphQL[Context, None]):
     async def _execute_stream(self, tenant: str, *args: Any, **kwargs: Any) -> Any:
         """A multipart or SSE stream: it holds an operation slot until it ends (``streams.py``)."""
         self.streams.acquire(tenant)
+        request = kwargs.get("request")
+        if isinstance(request, Request):
+            self._streaming.add(request)  # its events are not operations of their own (as over WebSockets)
         try:
             results = await super().execute_operation(*args, **kwargs)
         except BaseException:
@@ -277,7 +284,8 @@ class GatewayGraphQL(JsonBodies, GraphQL[Context, None]):
         if result.extensions:
             data["extensions"] = result.extensions
         codes = error_codes(result)
-        self._observe(_outcome(codes, result.data), codes)
+        if not (isinstance(request, Request) and request in self._streaming):
+            self._observe(_outcome(codes, result.data), codes)
         return data
 
 
