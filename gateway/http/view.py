@@ -28,9 +28,11 @@ from gateway.http.bodies import JsonBodies
 from gateway.http.csrf import is_json
 from gateway.http.graphql_response import (
     NOT_ACCEPTABLE,
+    accepts_json,
     is_request_error,
     needs_multipart,
     negotiated,
+    refusal_body,
     wants_graphql_response,
 )
 from gateway.http.http_caching import cached_get
@@ -143,12 +145,12 @@ class GatewayGraphQL(JsonBodies, GraphQL[Context, None]):
                 raise HTTPException(400, UNSUPPORTED_TYPE)
             response = await self.run(request, context=context)
         except CodedRefusal as exc:
-            response = JSONResponse(_refusal(exc.body(), accept), status_code=exc.status_code)
+            response = JSONResponse(refusal_body(exc.body(), accept), status_code=exc.status_code)
             self._observe("rejected", (exc.code,))
         except HTTPException as exc:
             code = _CODE_BY_STATUS.get(exc.status_code, ErrorCode.BAD_REQUEST)
             reason = exc.reason + (NO_STREAM if exc.reason.startswith("subscriptions are not") else "")
-            response = JSONResponse(_refusal(envelope(reason, code), accept), status_code=exc.status_code)
+            response = JSONResponse(refusal_body(envelope(reason, code), accept), status_code=exc.status_code)
             self._observe("rejected", (code.value,))  # a line and a count, like 401 and 413
         else:
             self._remember(key, context, response)
@@ -205,10 +207,11 @@ class GatewayGraphQL(JsonBodies, GraphQL[Context, None]):
         """The raw body of a JSON POST: identical bytes ask the identical operation."""
         if self._responses is None or request.method != "POST":
             return None
-        if FTV1_HEADER in request.headers:  # a router asking for its trace wants this run's timings
-            return None
-        if not is_json(request.headers.get("content-type", "")):
-            return None
+        headers = request.headers
+        if FTV1_HEADER in headers or not is_json(headers.get("content-type", "")):
+            return None  # a router asking for its trace wants this run's timings
+        if not accepts_json(headers.get("accept")):
+            return None  # a stream-only client gets its stream, never a cached JSON answer
         return await request.body()  # Starlette keeps it: the view reads the same bytes again
 
     def _remember(self, key: bytes | None, context: Context, response: Response) -> None:
@@ -287,13 +290,6 @@ class GatewayGraphQL(JsonBodies, GraphQL[Context, None]):
         if not (isinstance(request, Request) and request in self._streaming):
             self._observe(_outcome(codes, result.data), codes)
         return data
-
-
-def _refusal(body: dict[str, Any], accept: str | None) -> dict[str, Any]:
-    """A refusal's body; in the spec's type, without ``data`` (execution never began)."""
-    if wants_graphql_response(accept):
-        body.pop("data", None)
-    return body
 
 
 def _outcome(codes: tuple[str, ...], data: object) -> str:

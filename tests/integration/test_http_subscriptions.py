@@ -179,12 +179,14 @@ async def test_a_query_over_sse_is_one_result_then_complete(
         "query": "query($id: ID!) { transcodeSummary(videoId: $id) { videoId } }",
         "variables": {"id": video},
     }
-    async with (
-        httpx.AsyncClient(timeout=30) as client,
-        client.stream("POST", live.url + "/graphql", json=body, headers={"accept": SSE}) as r,
-    ):
-        results = [result async for result in events(r, SSE)]
-    assert results == [{"data": {"transcodeSummary": {"videoId": video}}}, "complete"]
+    async with httpx.AsyncClient(timeout=30) as client:
+        plain = await client.post(live.url + "/graphql", json=body)  # now in the response cache
+        assert plain.json() == {"data": {"transcodeSummary": {"videoId": video}}}
+        for _ in range(2):  # a stream-only client still gets its stream, never the cached JSON
+            async with client.stream("POST", live.url + "/graphql", json=body, headers={"accept": SSE}) as r:
+                assert r.headers["content-type"] == "text/event-stream"
+                results = [result async for result in events(r, SSE)]
+            assert results == [{"data": {"transcodeSummary": {"videoId": video}}}, "complete"]
 
 
 async def test_a_client_accepting_json_and_sse_gets_json_for_queries_and_a_stream_for_subscriptions(
