@@ -37,9 +37,9 @@ from gateway.http.graphql_response import (
 )
 from gateway.http.http_caching import cached_get
 from gateway.http.persisted import PersistedQueries
-from gateway.http.rejections import CodedRefusal
+from gateway.http.rejections import CodedRefusal, observe
 from gateway.http.response_cache import ResponseCache
-from gateway.http.streams import TRANSPORTS, HttpStreams, one_result_for
+from gateway.http.streams import TRANSPORTS, HttpStreams, ItemPaths, one_result_for
 from gateway.http.websockets import (
     LegacyWSHandler,
     TextFramesAdapter,
@@ -112,10 +112,9 @@ class GatewayGraphQL(JsonBodies, GraphQL[Context, None]):
             settings.subscription_max_total, settings.subscription_max_per_key
         )
         self.persisted = PersistedQueries(settings)
-        self.streams = HttpStreams(self.operation_slots)
-        self._streaming: weakref.WeakSet[Request] = (
-            weakref.WeakSet()
-        )  # HTTP streams count with WebSocket operations
+        self.streams = HttpStreams(self.operation_slots)  # HTTP streams count with WebSocket operations
+        self._streaming: weakref.WeakSet[Request] = weakref.WeakSet()
+        self._item_paths = ItemPaths()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -254,13 +253,12 @@ class GatewayGraphQL(JsonBodies, GraphQL[Context, None]):
         return self.streams.held(tenant, cast("AsyncIterator[Any]", results))
 
     def _observe(self, outcome: str, codes: tuple[str, ...], cached: bool = False) -> None:
-        self._metrics.operations.labels(outcome).inc()
-        fields: dict[str, object] = {"outcome": outcome}
-        if codes:
-            fields["errors"] = list(codes)
-        if cached:
-            fields["cached"] = True
-        log.info("graphql operation", extra={"fields": fields})
+        observe(self._metrics.operations, outcome, codes, cached)
+
+    async def _process_stream_result(self, request: Any, value: Any, all_pending: list[Any]) -> Any:
+        response, pending = await super()._process_stream_result(request, value, all_pending)
+        self._item_paths.apply(request, response)  # urql's format too (streams.py)
+        return response, pending
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         if self._keys:
