@@ -46,12 +46,15 @@ graphiql:
 browser-deps:
 	command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 	cd tests/system/browser && { [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error; }
+	cd examples/progress-page && { [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error; }
 
 federation-deps:
 	if [ -f tests/system/federation/package-lock.json ]; then cd tests/system/federation && { [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error; }; fi
 
+## client-deps: the client libraries' tests: npm packages, and Python's gql in a venv of its own
 client-deps:
 	cd tests/clients && { [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error; }
+	cd tests/clients/python && { [ .venv/.installed -nt requirements.txt ] || { $(PYTHON) -m venv .venv && .venv/bin/pip install --quiet -r requirements.txt && touch .venv/.installed; }; }
 
 ## bench: throughput at the account limit, the gateway's own CPU cost per list size next to the raw floor (prints tables)
 bench: $(STAMP)
@@ -71,4 +74,4 @@ soak: $(STAMP)
 	$(BIN)/python -m bench.soak $(SOAK_ARGS)
 
 clean:
-	rm -rf $(VENV) graphiql/node_modules tests/system/browser/node_modules tests/system/federation/node_modules tests/clients/node_modules gateway/static/graphiql
+	rm -rf $(VENV) graphiql/node_modules tests/system/browser/node_modules tests/system/federation/node_modules tests/clients/node_modules tests/clients/python/.venv examples/progress-page/node_modules gateway/static/graphiql

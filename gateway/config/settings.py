@@ -129,10 +129,12 @@ ROWS: tuple[Row, ...] = (
     Row(SUBSCRIPTIONS, "subscription_max_per_connection", "GATEWAY_SUBSCRIPTIONS_PER_CONNECTION",
         casts.positive_int, 20, _WHOLE, "subscriptions per WebSocket connection"),
     Row(SUBSCRIPTIONS, "subscription_max_per_key", "GATEWAY_SUBSCRIPTIONS_PER_KEY", casts.positive_int,
-        500, _WHOLE, "open WebSocket operations per API key (tenant) in this process; past it a new "
-        "one gets an `error` message (`RATE_LIMITED`), the others go on"),
+        500, _WHOLE, "open WebSocket operations and HTTP subscription streams per API key (tenant) in this "
+        "process; past it a new one gets an `error` message (`RATE_LIMITED`; an HTTP stream: 429), the "
+        "others go on"),
     Row(SUBSCRIPTIONS, "subscription_max_total", "GATEWAY_SUBSCRIPTIONS_MAX", casts.positive_int, 2_000,
-        _WHOLE, "open WebSocket operations in this process, all keys together (the same answer past it)"),
+        _WHOLE, "open WebSocket operations and HTTP subscription streams in this process, all keys "
+        "together (the same answer past it)"),
     Row(SUBSCRIPTIONS, "ws_init_timeout", "GATEWAY_WS_INIT_TIMEOUT", casts.positive_float, 10.0,
         _SECONDS_ON, "seconds a WebSocket may take to send `connection_init` (both subprotocols); "
         "then close 4408"),

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import Any
 
 from graphql import GraphQLError
 from starlette.responses import Response, StreamingResponse
@@ -80,3 +81,19 @@ def needs_multipart(query: str | None, accept: str | None) -> bool:
     if not query or not _INCREMENTAL.search(query):
         return False
     return "multipart/mixed" not in (accept or "").lower()
+
+
+def accepts_json(accept: str | None) -> bool:
+    """A whole JSON answer will do (no ``Accept``, or one naming a JSON type or ``*/*``): what the
+    response cache may answer with; a stream-only client (graphql-sse) must get its stream."""
+    if not accept:
+        return True
+    weights = _weights(accept)
+    return any(weights.get(t, 0.0) > 0 for t in (_JSON, MEDIA_TYPE, "*/*", "application/*"))
+
+
+def refusal_body(body: dict[str, Any], accept: str | None) -> dict[str, Any]:
+    """A refusal's body; in the spec's type, without ``data`` (execution never began)."""
+    if wants_graphql_response(accept):
+        body.pop("data", None)
+    return body

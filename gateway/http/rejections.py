@@ -15,6 +15,17 @@ from gateway.schema.errors import ErrorCode, envelope
 log = logging.getLogger("gateway.graphql")
 
 
+def observe(counter: Any, outcome: str, codes: tuple[str, ...] = (), cached: bool = False) -> None:
+    """An operation's count (``counter``: the operations metric, by outcome) and its log line."""
+    counter.labels(outcome).inc()
+    fields: dict[str, object] = {"outcome": outcome}
+    if codes:
+        fields["errors"] = list(codes)
+    if cached:
+        fields["cached"] = True
+    log.info("graphql operation", extra={"fields": fields})
+
+
 def reject(message: str, code: ErrorCode, status: int, headers: dict[str, str] | None = None) -> JSONResponse:
     # the same line the view writes for every operation it runs: a refused one is an operation too
     log.info("graphql operation", extra={"fields": {"outcome": "rejected", "errors": [code.value]}})

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from typing import Any
 
@@ -136,3 +137,35 @@ TRANSPORTS: Mapping[str, type[HTTPStreamTransport]] = {
     GRAPHQL_SSE_PROTOCOL: LineFeedSSE,
 }
 """The view's HTTP stream transports, by ``subscription_protocols`` name."""
+
+
+class ItemPaths:
+    """Streamed items in both incremental formats: graphql-core's (graphql-js 17 alpha 9: an entry's
+    ``id`` names its pending list; Apollo Client's ``GraphQL17Alpha9Handler`` reads that) and the
+    2022 one urql reads, where an entry's ``path`` ends with the index of its first item. Strawberry
+    gives each entry its pending ``path``; this appends the index, counted per stream."""
+
+    def __init__(self) -> None:
+        self._next: weakref.WeakKeyDictionary[object, dict[str, int]] = weakref.WeakKeyDictionary()
+
+    def apply(self, request: object, response: Mapping[str, Any]) -> None:
+        counts = self._next.setdefault(request, {})
+        data = response.get("data")
+        for pending in response.get("pending") or ():  # a stream's first index: the items already sent
+            counts.setdefault(str(pending["id"]), _length_at(data, pending["path"]))
+        for entry in response.get("incremental") or ():
+            if "items" in entry and isinstance(entry.get("path"), list):
+                start = counts.get(str(entry["id"]), 0)
+                entry["path"] = [*entry["path"], start]
+                counts[str(entry["id"])] = start + len(entry["items"])
+
+
+def _length_at(data: object, path: list[Any]) -> int:
+    for key in path:
+        if isinstance(data, dict) and isinstance(key, str):
+            data = data.get(key)
+        elif isinstance(data, list) and isinstance(key, int) and key < len(data):
+            data = data[key]
+        else:
+            return 0
+    return len(data) if isinstance(data, list) else 0

@@ -6,6 +6,7 @@ codes and masking are the schema's (``schema/errors.py``); WebSocket specifics a
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import AsyncIterator
 from typing import Any, cast
 
@@ -27,16 +28,18 @@ from gateway.http.bodies import JsonBodies
 from gateway.http.csrf import is_json
 from gateway.http.graphql_response import (
     NOT_ACCEPTABLE,
+    accepts_json,
     is_request_error,
     needs_multipart,
     negotiated,
+    refusal_body,
     wants_graphql_response,
 )
 from gateway.http.http_caching import cached_get
 from gateway.http.persisted import PersistedQueries
-from gateway.http.rejections import CodedRefusal
+from gateway.http.rejections import CodedRefusal, observe
 from gateway.http.response_cache import ResponseCache
-from gateway.http.streams import TRANSPORTS, HttpStreams, one_result_for
+from gateway.http.streams import TRANSPORTS, HttpStreams, ItemPaths, one_result_for
 from gateway.http.websockets import (
     LegacyWSHandler,
     TextFramesAdapter,
@@ -110,6 +113,8 @@ class GatewayGraphQL(JsonBodies, GraphQL[Context, None]):
         )
         self.persisted = PersistedQueries(settings)
         self.streams = HttpStreams(self.operation_slots)  # HTTP streams count with WebSocket operations
+        self._streaming: weakref.WeakSet[Request] = weakref.WeakSet()
+        self._item_paths = ItemPaths()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -139,12 +144,12 @@ class GatewayGraphQL(JsonBodies, GraphQL[Context, None]):
                 raise HTTPException(400, UNSUPPORTED_TYPE)
             response = await self.run(request, context=context)
         except CodedRefusal as exc:
-            response = JSONResponse(_refusal(exc.body(), accept), status_code=exc.status_code)
+            response = JSONResponse(refusal_body(exc.body(), accept), status_code=exc.status_code)
             self._observe("rejected", (exc.code,))
         except HTTPException as exc:
             code = _CODE_BY_STATUS.get(exc.status_code, ErrorCode.BAD_REQUEST)
             reason = exc.reason + (NO_STREAM if exc.reason.startswith("subscriptions are not") else "")
-            response = JSONResponse(_refusal(envelope(reason, code), accept), status_code=exc.status_code)
+            response = JSONResponse(refusal_body(envelope(reason, code), accept), status_code=exc.status_code)
             self._observe("rejected", (code.value,))  # a line and a count, like 401 and 413
         else:
             self._remember(key, context, response)
@@ -201,10 +206,11 @@ class GatewayGraphQL(JsonBodies, GraphQL[Context, None]):
         """The raw body of a JSON POST: identical bytes ask the identical operation."""
         if self._responses is None or request.method != "POST":
             return None
-        if FTV1_HEADER in request.headers:  # a router asking for its trace wants this run's timings
-            return None
-        if not is_json(request.headers.get("content-type", "")):
-            return None
+        headers = request.headers
+        if FTV1_HEADER in headers or not is_json(headers.get("content-type", "")):
+            return None  # a router asking for its trace wants this run's timings
+        if not accepts_json(headers.get("accept")):
+            return None  # a stream-only client gets its stream, never a cached JSON answer
         return await request.body()  # Starlette keeps it: the view reads the same bytes again
 
     def _remember(self, key: bytes | None, context: Context, response: Response) -> None:
@@ -234,6 +240,9 @@ class GatewayGraphQL(JsonBodies, GraphQL[Context, None]):
     async def _execute_stream(self, tenant: str, *args: Any, **kwargs: Any) -> Any:
         """A multipart or SSE stream: it holds an operation slot until it ends (``streams.py``)."""
         self.streams.acquire(tenant)
+        request = kwargs.get("request")
+        if isinstance(request, Request):
+            self._streaming.add(request)  # its events are not operations of their own (as over WebSockets)
         try:
             results = await super().execute_operation(*args, **kwargs)
         except BaseException:
@@ -242,13 +251,12 @@ class GatewayGraphQL(JsonBodies, GraphQL[Context, None]):
         return self.streams.held(tenant, cast("AsyncIterator[Any]", results))
 
     def _observe(self, outcome: str, codes: tuple[str, ...], cached: bool = False) -> None:
-        self._metrics.operations.labels(outcome).inc()
-        fields: dict[str, object] = {"outcome": outcome}
-        if codes:
-            fields["errors"] = list(codes)
-        if cached:
-            fields["cached"] = True
-        log.info("graphql operation", extra={"fields": fields})
+        observe(self._metrics.operations, outcome, codes, cached)
+
+    async def _process_stream_result(self, request: Any, value: Any, all_pending: list[Any]) -> Any:
+        response, pending = await super()._process_stream_result(request, value, all_pending)
+        self._item_paths.apply(request, response)  # urql's format too (streams.py)
+        return response, pending
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         if self._keys:
@@ -275,15 +283,9 @@ class GatewayGraphQL(JsonBodies, GraphQL[Context, None]):
         if result.extensions:
             data["extensions"] = result.extensions
         codes = error_codes(result)
-        self._observe(_outcome(codes, result.data), codes)
+        if not (isinstance(request, Request) and request in self._streaming):
+            self._observe(_outcome(codes, result.data), codes)
         return data
-
-
-def _refusal(body: dict[str, Any], accept: str | None) -> dict[str, Any]:
-    """A refusal's body; in the spec's type, without ``data`` (execution never began)."""
-    if wants_graphql_response(accept):
-        body.pop("data", None)
-    return body
 
 
 def _outcome(codes: tuple[str, ...], data: object) -> str:

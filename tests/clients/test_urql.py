@@ -43,3 +43,22 @@ def test_subscriptions_see_progress_to_the_end(
     result = run_client("urql.mjs", t, only=case)[case]
     assert result["ended"] == "complete"
     assert_progress_to_the_end(result["seen"], t.processing)
+
+
+def test_stream_and_defer_over_multipart(
+    target: Callable[..., Target], run_client: Callable[..., dict[str, Any]]
+) -> None:
+    t = target()
+    results = run_client("urql.mjs", t, only="streamedAndDeferred")["streamedAndDeferred"]["results"]
+    assert results[0]["hasNext"] is True  # the initial payload first: the videos, without summaries
+    assert results[0]["data"]["videos"] == [{"id": t.done}, {"id": t.missing}]
+    final = results[-1]
+    assert final["hasNext"] is False
+    assert final["data"] == {
+        "transcodeSummaries": [{"videoId": t.done}, None],  # streamed items merged at their indexes
+        "videos": [
+            {"id": t.done, "transcodeSummary": {"videoId": t.done}},
+            {"id": t.missing, "transcodeSummary": None},
+        ],
+    }
+    assert final["errorCodes"] == ["VIDEO_NOT_FOUND", "VIDEO_NOT_FOUND"]

@@ -179,12 +179,14 @@ async def test_a_query_over_sse_is_one_result_then_complete(
         "query": "query($id: ID!) { transcodeSummary(videoId: $id) { videoId } }",
         "variables": {"id": video},
     }
-    async with (
-        httpx.AsyncClient(timeout=30) as client,
-        client.stream("POST", live.url + "/graphql", json=body, headers={"accept": SSE}) as r,
-    ):
-        results = [result async for result in events(r, SSE)]
-    assert results == [{"data": {"transcodeSummary": {"videoId": video}}}, "complete"]
+    async with httpx.AsyncClient(timeout=30) as client:
+        plain = await client.post(live.url + "/graphql", json=body)  # now in the response cache
+        assert plain.json() == {"data": {"transcodeSummary": {"videoId": video}}}
+        for _ in range(2):  # a stream-only client still gets its stream, never the cached JSON
+            async with client.stream("POST", live.url + "/graphql", json=body, headers={"accept": SSE}) as r:
+                assert r.headers["content-type"] == "text/event-stream"
+                results = [result async for result in events(r, SSE)]
+            assert results == [{"data": {"transcodeSummary": {"videoId": video}}}, "complete"]
 
 
 async def test_a_client_accepting_json_and_sse_gets_json_for_queries_and_a_stream_for_subscriptions(
@@ -210,3 +212,32 @@ async def test_a_client_accepting_json_and_sse_gets_json_for_queries_and_a_strea
             assert r.headers["content-type"] == "text/event-stream"
             results = [result async for result in events(r, SSE)]
     assert results == [{"data": {"transcodeSummaryUpdates": {"videoId": video}}}, "complete"]
+
+
+async def test_a_streams_events_are_not_counted_as_operations(
+    make_emulator: Callable[..., Emulator], serve: Callable[..., Live]
+) -> None:
+    """As over a WebSocket: /metrics' operations count requests that ran, not a stream's events."""
+    emulator = make_emulator()
+    done = emulator.ids(ALL_SUCCEEDED, 3)
+    live = serve(emulator)
+
+    def operations() -> float:
+        text = httpx.get(live.url + "/metrics").text
+        return sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith("gateway_graphql_operations_total{")
+        )
+
+    before = operations()
+    body = subscription(
+        done, "subscription($ids: [ID!]!) { transcodeSummaryUpdates(videoIds: $ids) { videoId } }"
+    )
+    async with (
+        httpx.AsyncClient(timeout=30) as client,
+        client.stream("POST", live.url + "/graphql", json=body, headers={"accept": SSE}) as r,
+    ):
+        results = [result async for result in events(r, SSE)]
+    assert len(results) == 4  # three events and the end
+    assert operations() == before

@@ -39,6 +39,27 @@ await report({
     return completeOf(client, UPDATES);
   },
 
+  async streamedAndDeferred() {
+    const client = new Client({ url: args.url, exchanges: [fetchExchange], fetchOptions: { headers } });
+    const query = gql(`query UrqlIncremental($ids: [ID!]!) {
+      transcodeSummaries(videoIds: $ids) @stream(initialCount: 0) { videoId }
+      videos(ids: $ids) { id ... @defer { transcodeSummary { videoId } } }
+    }`);
+    const results = [];
+    await new Promise((resolve, reject) => {
+      pipe(
+        client.query(query, { ids: [args.done, args.missing] }, { requestPolicy: "network-only" }),
+        onEnd(resolve),
+        subscribe((result) => {
+          if (result.error?.networkError) return reject(result.error);
+          results.push({ data: result.data, hasNext: result.hasNext, errorCodes: codes(result.error?.graphQLErrors) });
+          if (!result.hasNext) resolve();
+        }),
+      );
+    });
+    return { results };
+  },
+
   async persistedGetQuery() {
     const log = [];
     const sha256 = async (document) => createHash("sha256").update(document).digest("hex");
