@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-fast lint schema graphiql browser-deps federation-deps bench soak fuzz clean
+.PHONY: run test test-fast lint schema graphiql browser-deps federation-deps client-deps bench soak fuzz clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,7 +19,7 @@ run: $(STAMP) graphiql
 	$(BIN)/vod-gateway serve --emulator --host $(HOST) --port $(PORT)
 
 ## test: everything (installs Python deps, npm packages, Debian's chromium), then lint and the suite
-test: $(STAMP) graphiql browser-deps federation-deps
+test: $(STAMP) graphiql browser-deps federation-deps client-deps
 	$(BIN)/ruff check gateway tests bench
 	$(BIN)/ruff format --check gateway tests bench
 	$(BIN)/mypy gateway
@@ -46,15 +46,22 @@ graphiql:
 browser-deps:
 	command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 	cd tests/system/browser && { [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error; }
+	cd examples/progress-page && { [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error; }
 
 federation-deps:
 	if [ -f tests/system/federation/package-lock.json ]; then cd tests/system/federation && { [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error; }; fi
+
+## client-deps: the client libraries' tests: npm packages, and Python's gql in a venv of its own
+client-deps:
+	cd tests/clients && { [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error; }
+	cd tests/clients/python && { [ .venv/.installed -nt requirements.txt ] || { $(PYTHON) -m venv .venv && .venv/bin/pip install --quiet -r requirements.txt && touch .venv/.installed; }; }
 
 ## bench: throughput at the account limit, the gateway's own CPU cost per list size next to the raw floor (prints tables)
 bench: $(STAMP)
 	command -v wrk >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null)
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.callbacks
+	$(BIN)/python -m bench.response_cache
 	$(BIN)/python -m bench.cpu --gc
 	$(BIN)/python -m bench.subscriptions
 
@@ -68,4 +75,4 @@ soak: $(STAMP)
 	$(BIN)/python -m bench.soak $(SOAK_ARGS)
 
 clean:
-	rm -rf $(VENV) graphiql/node_modules tests/system/browser/node_modules tests/system/federation/node_modules gateway/static/graphiql
+	rm -rf $(VENV) graphiql/node_modules tests/system/browser/node_modules tests/system/federation/node_modules tests/clients/node_modules tests/clients/python/.venv examples/progress-page/node_modules gateway/static/graphiql

@@ -1,6 +1,7 @@
 """``python -m bench``: throughput at the account limit, idle latency, fairness (an interactive
-client under a bulk load), the gateway's CPU cost, and the edge guards' cost (``--only fairness``
-or ``--only edge``: that table alone, the latter kept in bench/results/edge.md).
+client under a bulk load), the gateway's CPU cost, the edge guards' cost and ``serve --workers``
+(``--only fairness``, ``--only edge`` or ``--only workers``: that table alone, the last two kept in
+bench/results/edge.md and workers.md).
 
 Starts the emulator (strict 1 s window, 20-60 ms latency) and the gateway as subprocesses on
 loopback, drives them, and prints tables (also written to bench/results/latest.md).
@@ -16,12 +17,13 @@ import platform
 import random
 import statistics
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from bench import edge, fairness, load, procs
+from bench import edge, fairness, load, procs, workers
 from gateway.clock import MonotonicClock
 from gateway.emulator.catalogue import Catalogue
 from gateway.emulator.config import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET
@@ -53,9 +55,9 @@ def catalogue_ids() -> tuple[list[str], Catalogue]:
 
 
 def saturation(
-    label: str, ids: list[str], clients: int, seconds: float, env: dict[str, str]
+    label: str, ids: list[str], clients: int, seconds: float, env: dict[str, str], args: Sequence[str] = ()
 ) -> dict[str, Any]:
-    with procs.emulator() as upstream, procs.gateway(upstream, **env) as (url, _):
+    with procs.emulator() as upstream, procs.gateway(upstream, args=args, **env) as (url, _):
         result = load.run_drive(url, ids, clients, seconds)
         stats = httpx.get(upstream + "/_emulator/stats", params={"detail": "1"}, timeout=30).json()
     admitted = [r for r in stats["records"] if r["admitted"]]
@@ -180,7 +182,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=100, help="concurrent GraphQL clients (default 100)")
     parser.add_argument("--idle-samples", type=int, default=40)
     parser.add_argument("--cpu-seconds", type=int, default=8)
-    parts = ["saturation", "idle", "fairness", "cpu", "edge"]
+    parts = ["saturation", "idle", "fairness", "cpu", "edge", "workers"]
     parser.add_argument("--skip", nargs="*", default=[], choices=parts)
     parser.add_argument("--only", nargs="*", default=[], choices=parts, help="run these tables alone")
     parser.add_argument("--fairness-seconds", type=float, default=20, help="the fairness run (default 20)")
@@ -235,7 +237,25 @@ def main() -> None:
             "\nThe edge guards' cost: the raw Starlette floor behind each HTTP protocol, wrk -t1 on loopback:\n\n",
             table(rows) if rows else "wrk is not installed (apt-get install wrk): skipped\n",
         ]
-    publish("".join(out), "latest.md" if "edge" not in args.only or len(args.only) > 1 else "edge.md")
+    if "workers" not in args.skip:
+        with workers.bench_redis() as redis_url:
+            redis_env = {"GATEWAY_REDIS_URL": redis_url}
+            rows = [
+                saturation(f"--workers {n}, Redis, cache off", ids, args.clients, args.seconds,
+                           {**CACHE_OFF, **redis_env}, ["--workers", str(n)])
+                for n in (1, 2)
+            ]  # fmt: skip
+            out += [
+                f"\nWorkers at saturation ({workers.REDIS_NOTE}): {args.clients} clients x {args.seconds:g} s:\n\n",
+                table(rows),
+                "\nWorkers, cached summaries: a 10-ID list, wrk -t1 -c32 on loopback, in the same run:\n\n",
+                table(workers.throughput(ids[:10], args.cpu_seconds, redis_env)),
+            ]
+    only = args.only if len(args.only) == 1 else []
+    publish(
+        "".join(out),
+        {"edge": "edge.md", "workers": "workers.md"}.get(only[0], "latest.md") if only else "latest.md",
+    )
 
 
 def publish(text: str, name: str) -> None:

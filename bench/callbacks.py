@@ -2,7 +2,7 @@
 
 The emulator (500 videos, strict 15 calls/s, 20-60 ms) calls back to the gateway as VOD would;
 "polling only" is the same run with every callback lost (``--callback-loss 1``). The gateway polls
-every ``GATEWAY_POLL_INTERVAL`` = 5 s in both. Two measures:
+every ``GATEWAY_POLL_INTERVAL`` = 10 s in both. Two measures:
 
 - completion to event: 20 subscribers on videos still transcoding; the emulator's clock jumps 400 s
   (every job ends at that instant) and each subscriber's final event is timed from the jump;

@@ -47,7 +47,10 @@ def emulator(
 
 
 @contextmanager
-def gateway(upstream: str, port: int | None = None, **env: str) -> Iterator[tuple[str, int]]:
+def gateway(
+    upstream: str, port: int | None = None, args: Sequence[str] = (), **env: str
+) -> Iterator[tuple[str, int]]:
+    """``vod-gateway serve`` on ``upstream`` (with ``args``, e.g. ``--workers 2``): its URL and PID."""
     port = port or free_port()
     url = f"http://127.0.0.1:{port}"
     variables = {
@@ -57,8 +60,8 @@ def gateway(upstream: str, port: int | None = None, **env: str) -> Iterator[tupl
         "GATEWAY_LOG_LEVEL": "WARNING",
         **env,
     }
-    args = [str(BIN / "vod-gateway"), "serve", "--port", str(port)]
-    with process(args, url + "/healthz", variables) as pid:
+    command = [str(BIN / "vod-gateway"), "serve", "--port", str(port), *args]
+    with process(command, url + "/healthz", variables) as pid:
         yield url + "/graphql", pid
 
 

@@ -17,6 +17,10 @@ request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("req
 
 
 class JsonFormatter(logging.Formatter):
+    def __init__(self, static: dict[str, object] | None = None) -> None:
+        super().__init__()
+        self._static = static or {}  # on every line: a worker's index under ``serve --workers``
+
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
             "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
@@ -24,6 +28,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "logger": record.name,
             "msg": record.getMessage(),
+            **self._static,
         }
         request_id = request_id_var.get()
         if request_id:
@@ -37,8 +42,12 @@ class JsonFormatter(logging.Formatter):
 
 
 class TextFormatter(logging.Formatter):
+    def __init__(self, static: dict[str, object] | None = None) -> None:
+        super().__init__()
+        self._prefix = "".join(f"[{k} {v}] " for k, v in (static or {}).items())
+
     def format(self, record: logging.LogRecord) -> str:
-        line = f"{record.levelname:<7} {record.name}: {record.getMessage()}"
+        line = f"{self._prefix}{record.levelname:<7} {record.name}: {record.getMessage()}"
         fields = getattr(record, "fields", None)
         if isinstance(fields, dict):
             line += " " + " ".join(f"{k}={v}" for k, v in fields.items())
@@ -46,12 +55,14 @@ class TextFormatter(logging.Formatter):
         return f"{line} [{request_id}]" if request_id else line
 
 
-def configure_logging(level: str = "INFO", json_lines: bool = True) -> None:
+def configure_logging(level: str = "INFO", json_lines: bool = True, worker: int | None = None) -> None:
     """The gateway's lines at ``level``; every other logger's (uvicorn's, websockets', asyncio's,
     Strawberry's rejected origins) at WARNING and up, in the same format: the root's handler, which
-    they propagate to (uvicorn is started with ``log_config=None``, so it adds none of its own)."""
+    they propagate to (uvicorn is started with ``log_config=None``, so it adds none of its own).
+    ``worker``: a ``serve --workers`` worker's index, on each of its lines."""
+    static: dict[str, object] = {} if worker is None else {"worker": worker}
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if json_lines else TextFormatter())
+    handler.setFormatter(JsonFormatter(static) if json_lines else TextFormatter(static))
     gateway = logging.getLogger("gateway")
     gateway.handlers[:] = [handler]
     gateway.setLevel(level)

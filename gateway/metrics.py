@@ -43,6 +43,13 @@ class Metrics:
         self.cache_lookups = Counter(
             "gateway_cache_lookups", "Summary cache lookups, by result (hit, miss)", ["result"], registry=r
         )
+        self.response_cache = Counter(
+            "gateway_response_cache",
+            "Repeated operations looked up in the response cache, by result (hit: answered from "
+            "bytes; changed: a summary behind it changed, so it ran)",
+            ["result"],
+            registry=r,
+        )
         self.operations = Counter(
             "gateway_graphql_operations",
             "GraphQL operations, by outcome (ok, partial, error, rejected)",
@@ -52,6 +59,12 @@ class Metrics:
         self.degraded = Gauge(
             "gateway_degraded_mode",
             "1 while the shared (Redis) limiter is unreachable and a local share is used",
+            registry=r,
+        )
+        self.replicas = Gauge(
+            "gateway_replicas",
+            "Replicas the degraded-mode share is counted for: the live count on Redis over the last "
+            "minute, never below GATEWAY_REPLICAS",
             registry=r,
         )
         self.subscribed_ids = Gauge(

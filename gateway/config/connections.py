@@ -46,4 +46,8 @@ def connection_rows() -> tuple[Row, ...]:
         Row(CONNECTIONS, "shutdown_timeout", "GATEWAY_SHUTDOWN_TIMEOUT", casts.positive_float, 25.0,
             _SECONDS_ON, "seconds SIGTERM waits for requests in flight (subscriptions close at once "
             "with 1012); then the stragglers are cut off. Exit status 0"),
+        Row(CONNECTIONS, "shutdown_drain", "GATEWAY_SHUTDOWN_DRAIN", casts.non_negative_float, 0.0,
+            "seconds >= 0", "seconds SIGTERM keeps serving new requests, with `/readyz` answering 503 "
+            "from the signal on, before the shutdown above begins: the time a load balancer needs to "
+            "see the 503 and stop sending (`5` in the Kubernetes manifests; `0`: none)"),
     )  # fmt: skip

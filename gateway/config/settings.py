@@ -16,6 +16,7 @@ from typing import Any
 from gateway.config import casts
 from gateway.config.connections import connection_rows
 from gateway.config.keys import ApiKey
+from gateway.config.persisted import persisted_rows
 from gateway.config.rows import Row as Row
 from gateway.config.rows import SettingsError as SettingsError
 from gateway.config.rows import value_of
@@ -92,10 +93,11 @@ ROWS: tuple[Row, ...] = (
         _SECONDS, "seconds to cache a not-found answer (`0`: off)"),
     Row(CACHES, "cache_max_entries", "GATEWAY_CACHE_MAX_ENTRIES", casts.positive_int, 100_000,
         "a number >= 1", "bound of the in-memory cache, in entries"),
-    Row(CACHES, "response_cache_ttl", "GATEWAY_RESPONSE_CACHE_TTL", casts.non_negative_float, 1.0, _SECONDS,
-        "seconds a repeated, byte-identical operation is answered from its first answer (never "
-        "longer than the shortest summary TTL behind it; only answers without errors other than "
-        "`VIDEO_NOT_FOUND`; `0`: off)"),
+    Row(CACHES, "response_cache_ttl", "GATEWAY_RESPONSE_CACHE_TTL", casts.non_negative_float, 300.0, _SECONDS,
+        "seconds a repeated, byte-identical POST is kept, answered from its first answer's bytes while "
+        "every summary behind it is unchanged (each repeat looks them up as the operation would: the "
+        "summary cache, else the upstream); only answers without errors other than "
+        "`VIDEO_NOT_FOUND`; `0`: off ([docs/architecture.md](docs/architecture.md))"),
     Row(EDGE, "graphiql", "GATEWAY_GRAPHIQL", casts.boolean, True, _BOOL,
         "serve the explorer on `GET /graphql` for browsers; `false` in production"),
     Row(EDGE, "introspection", "GATEWAY_INTROSPECTION", casts.boolean, True, _BOOL,
@@ -128,20 +130,25 @@ ROWS: tuple[Row, ...] = (
     Row(SUBSCRIPTIONS, "subscription_max_per_connection", "GATEWAY_SUBSCRIPTIONS_PER_CONNECTION",
         casts.positive_int, 20, _WHOLE, "subscriptions per WebSocket connection"),
     Row(SUBSCRIPTIONS, "subscription_max_per_key", "GATEWAY_SUBSCRIPTIONS_PER_KEY", casts.positive_int,
-        500, _WHOLE, "open WebSocket operations per API key (tenant) in this process; past it a new "
-        "one gets an `error` message (`RATE_LIMITED`), the others go on"),
+        500, _WHOLE, "open WebSocket operations and HTTP subscription streams per API key (tenant) in this "
+        "process; past it a new one gets an `error` message (`RATE_LIMITED`; an HTTP stream: 429), the "
+        "others go on"),
     Row(SUBSCRIPTIONS, "subscription_max_total", "GATEWAY_SUBSCRIPTIONS_MAX", casts.positive_int, 2_000,
-        _WHOLE, "open WebSocket operations in this process, all keys together (the same answer past it)"),
+        _WHOLE, "open WebSocket operations and HTTP subscription streams in this process, all keys "
+        "together (the same answer past it)"),
     Row(SUBSCRIPTIONS, "ws_init_timeout", "GATEWAY_WS_INIT_TIMEOUT", casts.positive_float, 10.0,
         _SECONDS_ON, "seconds a WebSocket may take to send `connection_init` (both subprotocols); "
         "then close 4408"),
     Row(SUBSCRIPTIONS, "poll_interval", "GATEWAY_POLL_INTERVAL", casts.positive_float, 1.0, _SECONDS_ON,
         "seconds between the subscription poller's rounds"),
     *connection_rows(),
+    *persisted_rows(),
     Row(REPLICAS, "redis_url", "GATEWAY_REDIS_URL", Secret, None, "",
         "share the limiter and cache between replicas ([docs/deployment.md](docs/deployment.md))"),
     Row(REPLICAS, "replicas", "GATEWAY_REPLICAS", casts.positive_int, 1, _WHOLE,
-        "replicas sharing the account; each takes `VOD_QPS / GATEWAY_REPLICAS` if Redis is lost"),
+        "replicas sharing the account, at least: each takes `VOD_QPS / n` if Redis is lost, `n` being "
+        "this or the live count on Redis over the last minute, if higher ([docs/deployment.md]"
+        "(docs/deployment.md#degraded-mode-redis-lost-while-running))"),
     Row(REPLICAS, "redis_timeout", "GATEWAY_REDIS_TIMEOUT", casts.positive_float, 0.25, _SECONDS_ON,
         "deadline of one Redis command; past it the gateway is degraded at once (probed in the background)"),
     Row(CALLBACKS, "callbacks", "VOD_CALLBACK_AUTH_KEY", str, None, "",
@@ -217,6 +224,13 @@ class Settings:
     header_timeout: float = _default("header_timeout")
     body_timeout: float = _default("body_timeout")
     shutdown_timeout: float = _default("shutdown_timeout")
+    shutdown_drain: float = _default("shutdown_drain")
+    apq: bool = _default("apq")
+    apq_max_entries: int = _default("apq_max_entries")
+    persisted_only: bool = _default("persisted_only")
+    persisted_documents: tuple[tuple[str, str], ...] = field(
+        default=_default("persisted_documents"), repr=False
+    )
     redis_url: Secret | None = field(default=_default("redis_url"), repr=False)
     replicas: int = _default("replicas")
     redis_timeout: float = _default("redis_timeout")

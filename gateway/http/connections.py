@@ -103,6 +103,8 @@ class GatedSocket(socket.socket):
 
     gate: ConnectionGate
     _spare: int = -1
+    _shared = False  # inherited by the workers of ``serve --workers``: one accept per wakeup
+    _took = False
 
     @classmethod
     def listening(cls, host: str, port: int, gate: ConnectionGate, backlog: int = 2048) -> GatedSocket:
@@ -111,12 +113,28 @@ class GatedSocket(socket.socket):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
         sock.listen(backlog)
-        sock.setblocking(False)
-        sock.gate = gate
-        sock._spare = os.open(os.devnull, os.O_RDONLY)
+        return sock._gated(gate)
+
+    @classmethod
+    def inherited(cls, fd: int, gate: ConnectionGate) -> GatedSocket:
+        """A listening socket a supervisor bound and handed down (``serve --workers``). Every
+        worker's loop wakes when connections wait, and asyncio would take up to its backlog in one
+        go: the first awake would take a burst of connections all. So each takes one per wakeup
+        and leaves the rest to its siblings (the socket stays readable, so it wakes again)."""
+        sock = cls(fileno=fd)._gated(gate)
+        sock._shared = True
         return sock
 
+    def _gated(self, gate: ConnectionGate) -> GatedSocket:
+        self.setblocking(False)
+        self.gate = gate
+        self._spare = os.open(os.devnull, os.O_RDONLY)
+        return self
+
     def accept(self) -> tuple[socket.socket, object]:
+        if self._took:  # a shared socket that gave this worker its one connection of this wakeup
+            self._took = False
+            raise BlockingIOError(errno.EAGAIN, "the other workers' turn")
         while True:
             try:
                 fd, address = self._accept()  # type: ignore[attr-defined]
@@ -131,6 +149,7 @@ class GatedSocket(socket.socket):
                 # asyncio sets TCP_NODELAY only on sockets whose proto says TCP, and this one's is
                 # 0: without it, a keep-alive answer waits ~40 ms for the client's delayed ACK
                 conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                self._took = self._shared
                 return conn, address
             _turn_away(conn, self.gate.answer)
             self.gate.refused()

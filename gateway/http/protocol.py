@@ -14,7 +14,9 @@ them, and a gateway exposed without nginx or Envoy in front needs them all.
 
 A refusal is GraphQL-shaped JSON with ``Connection: close``; the connection is then half-closed and
 what the client still sends is discarded until it closes (or 2 s pass), so it reads the answer
-instead of a reset. The connection cap is ``connections.py``'s.
+instead of a reset. Refusals are logged (``refused``, with the status and the reason), at most one
+line per status every :data:`LOG_EVERY` seconds, carrying the count since the last one: a flood of
+bad requests can't flood the log. The connection cap is ``connections.py``'s.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import http
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +38,7 @@ log = logging.getLogger("gateway.edge")
 
 WS_MAX_LINE, WS_MAX_HEADERS = 8192, 128  # websockets' own handshake limits (it would not answer past them)
 LINGER = 2.0  # seconds a refused connection is read (and discarded) before it is closed
+LOG_EVERY = 10.0  # seconds between two log lines about refusals of one status
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +64,29 @@ def response_bytes(refusal: Refusal, headers: tuple[tuple[str, str], ...] = ()) 
     lines = [f"HTTP/1.1 {refusal.status} {phrase}", "content-type: application/json"]
     lines += [f"content-length: {len(body)}", "connection: close", *(f"{k}: {v}" for k, v in headers)]
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+class RefusalLog:
+    """The edge's refusals, logged per status: the first at once, then one line per ``every``
+    seconds with how many there were since the line before."""
+
+    def __init__(self, every: float = LOG_EVERY) -> None:
+        self._every = every
+        self._counts: dict[int, int] = {}
+        self._next_line: dict[int, float] = {}
+
+    def refused(self, refusal: Refusal) -> None:
+        status = refusal.status
+        self._counts[status] = self._counts.get(status, 0) + 1
+        now = time.monotonic()
+        if now < self._next_line.get(status, 0.0):
+            return
+        fields = {"status": status, "reason": refusal.message, "refused": self._counts[status]}
+        log.info("refused", extra={"fields": fields})
+        self._counts[status], self._next_line[status] = 0, now + self._every
+
+
+REFUSALS = RefusalLog()  # one per process: the protocols are one per connection
 
 
 def _too_large(limits: EdgeLimits) -> Refusal:
@@ -163,6 +190,7 @@ class EdgeProtocol(HttpToolsProtocol):
         """Answer ``refusal`` (unless a response already began), then half-close and linger."""
         self._disarm()
         self._refused = True
+        REFUSALS.refused(refusal)
         if self.cycle is not None and not self.cycle.response_complete:
             self.cycle.disconnected = True  # the app's receive() sees the client gone
             self.cycle.message_event.set()
@@ -175,7 +203,6 @@ class EdgeProtocol(HttpToolsProtocol):
         self.loop.call_later(LINGER, self.transport.close)
 
     def _invalid(self) -> None:
-        log.info("refused", extra={"fields": {"status": 400, "reason": "invalid HTTP request"}})
         self.refuse(Refusal(400, "Invalid HTTP request"))
 
     def _headers_timed_out(self) -> None:

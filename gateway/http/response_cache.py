@@ -1,21 +1,38 @@
-"""A short-lived cache of whole responses to repeated, identical operations.
+"""Whole answers to repeated, identical operations, valid while the summaries behind them are
+unchanged.
 
-A page polling the same query many times a second costs the gateway a full parse-validate-execute
-each time, though every summary in it comes from the summary cache. This cache answers such a
-repeat from the encoded bytes of the first answer. It is keyed by the exact request body, holds only
-answers without errors (or whose only errors are VIDEO_NOT_FOUND), and lives at most ``ttl`` seconds
-and never longer than the shortest summary TTL behind the answer, so a repeat is at most that much
-staler than the summary cache itself. Authentication and body limits run before it. A VOD
-callback about a video drops every answer built from it at once (:meth:`ResponseCache.invalidate`).
+A page polling the same query costs the gateway a full parse-validate-execute each time, though
+every summary in it comes from the summary cache. This cache keeps the encoded bytes of the first
+answer, keyed by the exact request body, with the *version* of every summary it was built from
+(:func:`~gateway.loading.cache.version_of`: equal content, equal version). A repeat looks those
+videos up again, through the summary cache and, where its entries have expired, the scheduler,
+exactly as executing the operation would; if every one is unchanged the bytes are the answer,
+however often and on whatever schedule the page polls, and any change is seen at once. If one has
+changed, the operation runs on the outcomes just looked up (no second lookup) and its answer
+replaces the entry.
+
+Only answers without errors (or whose only errors are VIDEO_NOT_FOUND) are kept, at most ``ttl``
+seconds (``GATEWAY_RESPONSE_CACHE_TTL``) and within ``max_entries`` and ``max_bytes``, least
+recently stored first out. Authentication and body limits run before it. With Redis the summary
+cache is shared, so a replica's entries are checked against what every replica has seen; the
+entries themselves stay in each process. A VOD callback about a video drops every answer built
+from it at once (:meth:`ResponseCache.invalidate`).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, KeysView, Mapping
 from dataclasses import dataclass
+from typing import Any
+
+from aiodataloader import DataLoader
 
 from gateway.clock import Clock
+from gateway.loading.cache import version_of
+
+MAX_BYTES = 64 * 1024 * 1024  # the bodies held at once, in bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,18 +41,33 @@ class CachedResponse:
     body: bytes
     outcome: str
     codes: tuple[str, ...]
-    videos: frozenset[str] = frozenset()
+    versions: Mapping[str, int]  # video -> the version of the outcome the answer was built from
+
+    @property
+    def videos(self) -> KeysView[str]:
+        return self.versions.keys()
 
 
 class ResponseCache:
-    def __init__(self, ttl: float, clock: Clock, max_entries: int = 4096) -> None:
+    def __init__(
+        self,
+        ttl: float,
+        clock: Clock,
+        max_entries: int = 4096,
+        max_bytes: int = MAX_BYTES,
+        on_result: Callable[[str], None] | None = None,
+    ) -> None:
         self.ttl = ttl
+        self._on_result = on_result  # "hit" or "changed", for each entry found
         self._clock = clock
         self._max = max_entries
+        self._max_bytes = max_bytes
+        self._bytes = 0
         self._entries: OrderedDict[bytes, CachedResponse] = OrderedDict()
         self._by_video: dict[str, set[bytes]] = {}  # video -> keys of the answers built from it
 
     def get(self, key: bytes) -> CachedResponse | None:
+        """The entry, if it is younger than ``ttl``: the caller checks its versions."""
         entry = self._entries.get(key)
         if entry is None:
             return None
@@ -44,25 +76,37 @@ class ResponseCache:
             return None
         return entry
 
+    async def fresh(self, key: bytes, loader: DataLoader[str, Any]) -> CachedResponse | None:
+        """The entry for ``key`` if every summary behind it is unchanged, looked up on ``loader``
+        (the operation's own: the summary cache, else the scheduler), so that a run after a
+        change reuses those outcomes instead of looking them up again. A changed entry is dropped:
+        its replacement comes with the new answer, if that is kept."""
+        entry = self.get(key)
+        if entry is None:
+            return None
+        ids = list(entry.versions)
+        outcomes = await asyncio.gather(*(loader.load(i) for i in ids), return_exceptions=True)
+        unchanged = all(version_of(o) == entry.versions[i] for i, o in zip(ids, outcomes, strict=True))
+        if self._on_result is not None:
+            self._on_result("hit" if unchanged else "changed")
+        if not unchanged:
+            self._drop(key)
+            return None
+        return entry
+
     def put(
-        self,
-        key: bytes,
-        body: bytes,
-        ttl: float,
-        outcome: str,
-        codes: tuple[str, ...],
-        videos: Iterable[str] = (),
+        self, key: bytes, body: bytes, outcome: str, codes: tuple[str, ...], versions: Mapping[str, int]
     ) -> None:
-        ttl = min(ttl, self.ttl)
-        if ttl <= 0:
+        if self.ttl <= 0 or len(body) > self._max_bytes:
             return
         if key in self._entries:
             self._drop(key)
-        entry = CachedResponse(self._clock.now() + ttl, body, outcome, codes, frozenset(videos))
+        entry = CachedResponse(self._clock.now() + self.ttl, body, outcome, codes, dict(versions))
         self._entries[key] = entry
-        for video_id in entry.videos:
+        self._bytes += len(body)
+        for video_id in entry.versions:
             self._by_video.setdefault(video_id, set()).add(key)
-        while len(self._entries) > self._max:
+        while len(self._entries) > self._max or self._bytes > self._max_bytes:
             self._drop(next(iter(self._entries)))
 
     def invalidate(self, video_ids: Iterable[str]) -> int:
@@ -79,9 +123,14 @@ class ResponseCache:
     def __len__(self) -> int:
         return len(self._entries)
 
+    @property
+    def size_bytes(self) -> int:
+        return self._bytes
+
     def _drop(self, key: bytes) -> None:
         entry = self._entries.pop(key)
-        for video_id in entry.videos:
+        self._bytes -= len(entry.body)
+        for video_id in entry.versions:
             keys = self._by_video.get(video_id)
             if keys is not None:
                 keys.discard(key)

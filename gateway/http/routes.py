@@ -16,8 +16,10 @@ from gateway.http import explorer
 from gateway.http.auth import ApiKeys, RequireApiKey
 from gateway.http.callbacks import callback_route
 from gateway.http.csrf import CSRF_MESSAGE, looks_forged
+from gateway.http.draining import Draining
 from gateway.http.rejections import reject
 from gateway.http.view import GatewayGraphQL, parts_of
+from gateway.http.worker_metrics import WorkerMetrics
 from gateway.metrics import Metrics
 from gateway.schema.errors import ErrorCode
 
@@ -53,22 +55,35 @@ async def healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
-async def readyz(request: Request) -> Response:
-    checks = await parts_of(request).readiness.check()
-    # Redis down is degraded mode (the gateway still answers within its local share): ready
-    ok = checks.get("upstream") == "ok"
-    status = "unavailable" if not ok else "degraded" if checks.get("redis", "ok") != "ok" else "ok"
-    return JSONResponse({"status": status, "checks": checks}, 200 if ok else 503)
+def readiness_endpoint(draining: Draining) -> Route:
+    async def readyz(request: Request) -> Response:
+        if draining.active:  # shutting down: the load balancer should stop sending, at once
+            return JSONResponse({"status": "draining", "checks": {}}, 503)
+        checks = await parts_of(request).readiness.check()
+        # Redis down is degraded mode (the gateway still answers within its local share): ready
+        ok = checks.get("upstream") == "ok"
+        status = "unavailable" if not ok else "degraded" if checks.get("redis", "ok") != "ok" else "ok"
+        return JSONResponse({"status": status, "checks": checks}, 200 if ok else 503)
+
+    return Route("/readyz", readyz, methods=["GET"])
 
 
-def metrics_endpoint(metrics: Metrics) -> Route:
+def metrics_endpoint(metrics: Metrics, workers: WorkerMetrics | None = None) -> Route:
     async def endpoint(request: Request) -> Response:
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        body = await workers.exposition() if workers is not None else generate_latest(metrics.registry)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     return Route("/metrics", endpoint, methods=["GET"])
 
 
-def routes(settings: Settings, view: GatewayGraphQL, metrics: Metrics, default_query: str) -> list[BaseRoute]:
+def routes(
+    settings: Settings,
+    view: GatewayGraphQL,
+    metrics: Metrics,
+    default_query: str,
+    draining: Draining,
+    workers: WorkerMetrics | None = None,
+) -> list[BaseRoute]:
     graphql = GraphQLEndpoint(view, settings, default_query)
     keys = ApiKeys(settings.api_keys)
     guard: list[Middleware] = []
@@ -82,8 +97,8 @@ def routes(settings: Settings, view: GatewayGraphQL, metrics: Metrics, default_q
     return [
         *public,
         Route("/healthz", healthz, methods=["GET"]),
-        Route("/readyz", readyz, methods=["GET"]),
-        metrics_endpoint(metrics),
+        readiness_endpoint(draining),
+        metrics_endpoint(metrics, workers),
         Mount("/graphql/static", app=explorer.static_app()),
         Route("/graphql", graphql, middleware=guard),  # every method: the view answers 405 as GraphQL JSON
         WebSocketRoute("/graphql", graphql, middleware=guard),

@@ -3,7 +3,11 @@ limits, JSON logs, and a shutdown that ends.
 
 - SIGTERM and SIGINT start a graceful shutdown and the process exits 0 (uvicorn's own signal
   handling re-raises the signal once it is done, so a clean SIGTERM ended with status 143).
-- Shutdown stops accepting, closes idle connections and WebSockets (1012), lets requests in flight
+- From the signal on, ``/readyz`` answers 503 (:class:`~gateway.http.draining.Draining`); for
+  ``GATEWAY_SHUTDOWN_DRAIN`` seconds the gateway still accepts and serves, so that a load balancer
+  sees the 503 and stops sending before the listener closes. A second signal ends the drain.
+- Shutdown stops accepting, ends the subscriptions streamed over HTTP (``streams.py``), closes idle
+  connections and WebSockets (1012), lets requests in flight
   finish for up to ``GATEWAY_SHUTDOWN_TIMEOUT`` seconds, then cuts off the stragglers (a body
   dribbled at one byte a second) with one log line, instead of uvicorn's cancelling the tasks
   (which logs a traceback for each).
@@ -15,14 +19,17 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Generator
+from collections.abc import Callable, Generator
+from types import FrameType
 
 import uvicorn
 
 from gateway.config.connections import descriptor_cap
 from gateway.config.settings import Settings
 from gateway.http.connections import ConnectionGate, GatedSocket
+from gateway.http.draining import Draining
 from gateway.http.protocol import EdgeLimits, EdgeProtocol
+from gateway.http.streams import HttpStreams
 
 log = logging.getLogger("gateway.edge")
 
@@ -30,6 +37,33 @@ CUT_OFF_GRACE = 1.0  # seconds the requests of cut-off connections get to see th
 
 
 class GatewayServer(uvicorn.Server):
+    on_shutdown: Callable[[], None] | None = None  # first thing at shutdown: the app's HTTP streams end
+
+    def __init__(self, config: uvicorn.Config, draining: Draining, drain_seconds: float = 0.0) -> None:
+        super().__init__(config)
+        self.draining = draining
+        self._drain_seconds = drain_seconds
+        self._drain_end: asyncio.TimerHandle | None = None
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        """The first signal starts the drain (readiness 503 at once) and, after it, the shutdown;
+        a signal during the drain starts the shutdown at once."""
+        if self.draining.active or self._drain_seconds <= 0:
+            self.draining.begin()
+            if self._drain_end is not None:
+                self._drain_end.cancel()
+                self._drain_end = None
+            super().handle_exit(sig, frame)
+            return
+        self.draining.begin()
+        log.info("shutdown: draining", extra={"fields": {"seconds": self._drain_seconds}})
+        loop = asyncio.get_running_loop()
+        self._drain_end = loop.call_later(self._drain_seconds, self._end_drain, sig)
+
+    def _end_drain(self, sig: int) -> None:
+        self._drain_end = None
+        super().handle_exit(sig, None)
+
     @contextlib.contextmanager
     def capture_signals(self) -> Generator[None, None, None]:
         loop = asyncio.get_running_loop()
@@ -45,6 +79,8 @@ class GatewayServer(uvicorn.Server):
     async def shutdown(self, sockets: list[object] | None = None) -> None:  # type: ignore[override]
         for server in self.servers:
             server.close()
+        if self.on_shutdown is not None:
+            self.on_shutdown()
         state = self.server_state
         for connection in list(state.connections):
             connection.shutdown()  # idle: closed; busy: closed when its response is done; WS: 1012
@@ -78,8 +114,17 @@ def capped_connections(settings: Settings) -> int:
     return settings.max_connections
 
 
-def build_server(app: object, settings: Settings, host: str, port: int) -> tuple[GatewayServer, GatedSocket]:
-    """The server and its listening socket (pass it to ``serve(sockets=[...])``)."""
+def build_server(
+    app: object,
+    settings: Settings,
+    host: str,
+    port: int,
+    draining: Draining | None = None,
+    listen_fd: int | None = None,
+) -> tuple[GatewayServer, GatedSocket]:
+    """The server and its listening socket (pass it to ``serve(sockets=[...])``): bound here, or
+    the inherited ``listen_fd`` (a worker of ``serve --workers``). ``draining``: the app's
+    (``create_app(draining=...)``), so that ``/readyz`` turns 503 at the signal."""
     gate = ConnectionGate(capped_connections(settings))
     limits = EdgeLimits(
         max_header_bytes=settings.max_header_bytes,
@@ -102,4 +147,10 @@ def build_server(app: object, settings: Settings, host: str, port: int) -> tuple
         access_log=False,
         timeout_graceful_shutdown=settings.shutdown_timeout,  # type: ignore[arg-type]
     )
-    return GatewayServer(config), GatedSocket.listening(host, port, gate)
+    server = GatewayServer(config, draining or Draining(), settings.shutdown_drain)
+    streams = getattr(getattr(app, "state", None), "http_streams", None)
+    if isinstance(streams, HttpStreams):
+        server.on_shutdown = streams.close_all
+    if listen_fd is not None:
+        return server, GatedSocket.inherited(listen_fd, gate)
+    return server, GatedSocket.listening(host, port, gate)

@@ -6,9 +6,10 @@ codes and masking are the schema's (``schema/errors.py``); WebSocket specifics a
 from __future__ import annotations
 
 import logging
+import weakref
+from collections.abc import AsyncIterator
 from typing import Any, cast
 
-import orjson
 from aiodataloader import DataLoader
 from cross_web import HTTPException
 from starlette.requests import ClientDisconnect, Request
@@ -17,15 +18,28 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.extensions.tracing.apollo_federation import FTV1_HEADER
-from strawberry.http import GraphQLHTTPResponse
-from strawberry.http.types import QueryParams
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
 from gateway.config.settings import Settings
 from gateway.http.auth import ApiKeys, caller_of
+from gateway.http.bodies import JsonBodies
 from gateway.http.csrf import is_json
+from gateway.http.graphql_response import (
+    NOT_ACCEPTABLE,
+    accepts_json,
+    is_request_error,
+    needs_multipart,
+    negotiated,
+    refusal_body,
+    wants_graphql_response,
+)
+from gateway.http.http_caching import cached_get
+from gateway.http.persisted import PersistedQueries
+from gateway.http.rejections import CodedRefusal, observe
 from gateway.http.response_cache import ResponseCache
+from gateway.http.streams import TRANSPORTS, HttpStreams, ItemPaths, one_result_for
 from gateway.http.websockets import (
     LegacyWSHandler,
     TextFramesAdapter,
@@ -48,14 +62,16 @@ NO_QUERY = (
     "a browser opening this URL gets the GraphiQL explorer (unless GATEWAY_GRAPHIQL=false)"
 )
 NO_STREAM = (
-    ": subscribe over a WebSocket (graphql-transport-ws or graphql-ws); a plain HTTP request "
-    "gets one result, and a subscription has many"
+    ": a plain HTTP request gets one result, and a subscription has many. Subscribe over a "
+    "WebSocket (graphql-transport-ws or graphql-ws), or over HTTP with a streaming Accept header: "
+    "multipart/mixed;subscriptionSpec=1.0 (Apollo Client) or text/event-stream (graphql-sse)"
 )
 UNSUPPORTED_TYPE = "Unsupported content type: POST a body of Content-Type application/json"
 _CODE_BY_STATUS = {
     400: ErrorCode.BAD_REQUEST,
     404: ErrorCode.NOT_FOUND,
     405: ErrorCode.METHOD_NOT_ALLOWED,
+    406: ErrorCode.BAD_REQUEST,
     415: ErrorCode.BAD_REQUEST,
 }
 
@@ -70,10 +86,11 @@ def error_codes(result: ExecutionResult) -> tuple[str, ...]:
     return tuple(sorted({str((e.extensions or {}).get("code")) for e in result.errors or ()}))
 
 
-class GatewayGraphQL(GraphQL[Context, None]):
+class GatewayGraphQL(JsonBodies, GraphQL[Context, None]):
     websocket_adapter_class = TextFramesAdapter
     graphql_transport_ws_handler_class = TransportWSHandler
     graphql_ws_handler_class = LegacyWSHandler
+    stream_transport_classes_by_protocol = TRANSPORTS
 
     def __init__(
         self,
@@ -94,6 +111,10 @@ class GatewayGraphQL(GraphQL[Context, None]):
         self.operation_slots = OperationSlots(
             settings.subscription_max_total, settings.subscription_max_per_key
         )
+        self.persisted = PersistedQueries(settings)
+        self.streams = HttpStreams(self.operation_slots)  # HTTP streams count with WebSocket operations
+        self._streaming: weakref.WeakSet[Request] = weakref.WeakSet()
+        self._item_paths = ItemPaths()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -105,30 +126,42 @@ class GatewayGraphQL(GraphQL[Context, None]):
             log.info("client disconnected", extra={"fields": {"outcome": "disconnected"}})
 
     async def _http(self, request: Request, scope: Scope, receive: Receive, send: Send) -> None:
-        key = await self._cache_key(request)
+        key, accept = await self._cache_key(request), request.headers.get("accept")
+        context = self._context(request, None)
         if key is not None and self._responses is not None:
-            hit = self._responses.get(key)
+            hit = await self._responses.fresh(key, context.summaries)  # its lookups primed the loader
             if hit is not None:
                 self._observe(hit.outcome, hit.codes, cached=True)
-                await Response(hit.body, media_type="application/json")(scope, receive, send)
+                hit_response = Response(hit.body, media_type="application/json")
+                await negotiated(hit_response, accept, None)(scope, receive, send)
                 return
-        context = self._context(request, None)
         try:
-            if request.method == "GET" and "query" not in request.query_params:
+            if request.method == "GET" and not {"query", "extensions"} & set(request.query_params):
                 # Strawberry answers 404 here (it would serve its IDE); say what's missing instead
                 raise HTTPException(400, NO_QUERY)
             if request.method == "POST" and not is_json(request.headers.get("content-type", "")):
                 # Strawberry matches a substring: application/jsonx would pass as JSON
                 raise HTTPException(400, UNSUPPORTED_TYPE)
             response = await self.run(request, context=context)
+        except CodedRefusal as exc:
+            response = JSONResponse(refusal_body(exc.body(), accept), status_code=exc.status_code)
+            self._observe("rejected", (exc.code,))
         except HTTPException as exc:
             code = _CODE_BY_STATUS.get(exc.status_code, ErrorCode.BAD_REQUEST)
             reason = exc.reason + (NO_STREAM if exc.reason.startswith("subscriptions are not") else "")
-            response = JSONResponse(envelope(reason, code), status_code=exc.status_code)
+            response = JSONResponse(refusal_body(envelope(reason, code), accept), status_code=exc.status_code)
             self._observe("rejected", (code.value,))  # a line and a count, like 401 and 413
         else:
             self._remember(key, context, response)
-        await response(scope, receive, send)
+            if request.method == "GET" and context.result is not None:
+                response = self._cached_get(request, context, response)
+        await negotiated(response, accept, context.result)(scope, receive, send)
+
+    def _cached_get(self, request: Request, context: Context, response: Response) -> Response:
+        codes = error_codes(cast("ExecutionResult", context.result))
+        ttl = min(context.shortest_ttl, self._settings.cache_ttl_terminal)
+        private, if_none_match = bool(self._keys), request.headers.get("if-none-match")
+        return cached_get(response, codes, ttl, private=private, if_none_match=if_none_match)
 
     def _context(self, request: Request | WebSocket, response: Response | WebSocket | None) -> Context:
         parts = parts_of(request)
@@ -152,6 +185,20 @@ class GatewayGraphQL(GraphQL[Context, None]):
             summaries.cache = False
         return summaries
 
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        return False  # the explorer is the route's (routes.py): here a GET is always an operation
+
+    async def parse_http_body(self, request: Any) -> GraphQLRequestData | list[GraphQLRequestData]:
+        """The request, with the document a persisted query's hash stands for (``persisted.py``)."""
+        data = await super().parse_http_body(request)
+        if isinstance(data, GraphQLRequestData):
+            data.query = await self.persisted.document(data.query, data.extensions)
+            if data.protocol == "sse" and one_result_for(
+                data.query, data.operation_name, request.headers.get("accept")
+            ):
+                data.protocol = "http"
+        return data
+
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         return self._context(request, response)
 
@@ -159,10 +206,11 @@ class GatewayGraphQL(GraphQL[Context, None]):
         """The raw body of a JSON POST: identical bytes ask the identical operation."""
         if self._responses is None or request.method != "POST":
             return None
-        if FTV1_HEADER in request.headers:  # a router asking for its trace wants this run's timings
-            return None
-        if not is_json(request.headers.get("content-type", "")):
-            return None
+        headers = request.headers
+        if FTV1_HEADER in headers or not is_json(headers.get("content-type", "")):
+            return None  # a router asking for its trace wants this run's timings
+        if not accepts_json(headers.get("accept")):
+            return None  # a stream-only client gets its stream, never a cached JSON answer
         return await request.body()  # Starlette keeps it: the view reads the same bytes again
 
     def _remember(self, key: bytes | None, context: Context, response: Response) -> None:
@@ -172,27 +220,43 @@ class GatewayGraphQL(GraphQL[Context, None]):
         if result.extensions:
             return
         codes = error_codes(cast("ExecutionResult", result))
-        if set(codes) <= {ErrorCode.VIDEO_NOT_FOUND.value}:
+        if set(codes) <= {ErrorCode.VIDEO_NOT_FOUND.value} and context.videos <= context.versions.keys():
             outcome = _outcome(codes, result.data)
-            self._responses.put(
-                key, bytes(response.body), context.shortest_ttl, outcome, codes, context.videos
-            )
+            self._responses.put(key, bytes(response.body), outcome, codes, context.versions)
 
     async def execute_operation(self, *args: Any, **kwargs: Any) -> Any:
+        data, context = kwargs.get("request_data"), kwargs.get("context")
+        if isinstance(data, GraphQLRequestData) and data.protocol != "http" and isinstance(context, Context):
+            return await self._execute_stream(context.tenant, *args, **kwargs)
+        request = kwargs.get("request")
+        if isinstance(data, GraphQLRequestData) and isinstance(request, Request):
+            if needs_multipart(data.query, request.headers.get("accept")):
+                raise HTTPException(406, NOT_ACCEPTABLE)
         result = await super().execute_operation(*args, **kwargs)
-        context = kwargs.get("context")
         if isinstance(context, Context) and isinstance(result, ExecutionResult):
             context.result = result
         return result
 
+    async def _execute_stream(self, tenant: str, *args: Any, **kwargs: Any) -> Any:
+        """A multipart or SSE stream: it holds an operation slot until it ends (``streams.py``)."""
+        self.streams.acquire(tenant)
+        request = kwargs.get("request")
+        if isinstance(request, Request):
+            self._streaming.add(request)  # its events are not operations of their own (as over WebSockets)
+        try:
+            results = await super().execute_operation(*args, **kwargs)
+        except BaseException:
+            self.streams.release(tenant)
+            raise
+        return self.streams.held(tenant, cast("AsyncIterator[Any]", results))
+
     def _observe(self, outcome: str, codes: tuple[str, ...], cached: bool = False) -> None:
-        self._metrics.operations.labels(outcome).inc()
-        fields: dict[str, object] = {"outcome": outcome}
-        if codes:
-            fields["errors"] = list(codes)
-        if cached:
-            fields["cached"] = True
-        log.info("graphql operation", extra={"fields": fields})
+        observe(self._metrics.operations, outcome, codes, cached)
+
+    async def _process_stream_result(self, request: Any, value: Any, all_pending: list[Any]) -> Any:
+        response, pending = await super()._process_stream_result(request, value, all_pending)
+        self._item_paths.apply(request, response)  # urql's format too (streams.py)
+        return response, pending
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         if self._keys:
@@ -211,39 +275,17 @@ class GatewayGraphQL(GraphQL[Context, None]):
         self, request: Request | WebSocket, result: ExecutionResult
     ) -> GraphQLHTTPResponse:
         data: GraphQLHTTPResponse = {"data": result.data}
+        if isinstance(request, Request) and wants_graphql_response(request.headers.get("accept")):
+            if is_request_error(result.data, result.errors):
+                del data["data"]  # the spec's type: no data entry when execution never began
         if result.errors:
             data["errors"] = [e.formatted for e in result.errors]
         if result.extensions:
             data["extensions"] = result.extensions
         codes = error_codes(result)
-        self._observe(_outcome(codes, result.data), codes)
+        if not (isinstance(request, Request) and request in self._streaming):
+            self._observe(_outcome(codes, result.data), codes)
         return data
-
-    def encode_json(self, data: object) -> bytes:
-        return orjson.dumps(data)
-
-    def parse_query_params(self, params: QueryParams) -> dict[str, Any]:
-        """GET: say which parameter isn't JSON, not "the request body"."""
-        try:
-            return super().parse_query_params(params)
-        except HTTPException as exc:
-            if exc.status_code == 400 and "JSON" in exc.reason:
-                raise HTTPException(
-                    400, "The variables and extensions parameters must be JSON objects"
-                ) from None
-            raise
-
-    def decode_json(self, data: str | bytes) -> object:
-        """orjson: it also refuses invalid UTF-8, as a JSONDecodeError."""
-        return orjson.loads(data)
-
-    def parse_json(self, data: str | bytes) -> Any:
-        """An HTTP body (or a GET parameter): anything but an object or an array (a batch, which
-        Strawberry then refuses) is a 400, not a crash further on."""
-        decoded = super().parse_json(data)
-        if not isinstance(decoded, dict | list):
-            raise HTTPException(400, 'Expected a JSON object, such as {"query": "{ __typename }"}')
-        return decoded
 
 
 def _outcome(codes: tuple[str, ...], data: object) -> str:

@@ -1,6 +1,7 @@
 """GraphQL over WebSocket (graphql-transport-ws and legacy graphql-ws), adapted: the API key in
 ``connection_init`` for clients that can't send headers, a coded error at the per-connection
-subscription limit and at the per-key and per-process ones (``ws_slots.py``), and text frames."""
+subscription limit and at the per-key and per-process ones (``ws_slots.py``), persisted queries and
+the safelist as over HTTP (``persisted.py``), and text frames."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from strawberry.subscriptions.protocols.graphql_ws.types import (
 from strawberry.subscriptions.protocols.graphql_ws.types import StartMessage
 
 from gateway.http.auth import ApiKeys, caller_of
+from gateway.http.rejections import CodedRefusal
 from gateway.http.ws_messages import (
     NOT_AN_OBJECT,
     close_reason,
@@ -59,6 +61,22 @@ def _slots(view: object) -> OperationSlots | None:
 
 def _remember_params(context: Context, payload: object) -> None:
     context.connection_params = payload if isinstance(payload, dict) else None
+
+
+async def persisted_refusal(view: object, payload: Any) -> dict[str, Any] | None:
+    """The operation's document from a persisted query's hash (and the safelist's refusal, the same
+    as over HTTP): ``payload["query"]`` is set to it; or the error to answer instead."""
+    persisted = getattr(view, "persisted", None)
+    if persisted is None or not isinstance(payload, dict):
+        return None
+    extensions = payload.get("extensions")
+    try:
+        payload["query"] = await persisted.document(
+            payload.get("query"), extensions if isinstance(extensions, dict) else None
+        )
+    except CodedRefusal as exc:
+        return exc.error
+    return None
 
 
 def check_connection_key(context: Context, keys: ApiKeys) -> str | None:
@@ -96,6 +114,8 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         refusal = _over_limit(self.max_subscriptions_per_connection, self.operations, message["id"])
+        if refusal is None and self.connection_acknowledged:
+            refusal = await persisted_refusal(self.view, message.get("payload"))
         slots, tenant = _slots(self.view), self.context.tenant
         if refusal is None and slots is not None and self.connection_acknowledged:
             if message["id"] not in self.operations:
@@ -144,6 +164,8 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
 
     async def handle_start(self, message: StartMessage) -> None:
         refusal = _over_limit(self.max_subscriptions_per_connection, self.tasks, message["id"])
+        if refusal is None and self.connection_acknowledged:
+            refusal = await persisted_refusal(self.view, message.get("payload"))
         slots, tenant = _slots(self.view), self.context.tenant
         if refusal is None and slots is not None and self.connection_acknowledged:
             if message["id"] not in self.tasks:

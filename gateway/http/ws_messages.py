@@ -22,8 +22,9 @@ def _optional(message: Mapping[str, object], key: str, kind: type) -> bool:
 def _operation_problem(payload: object) -> str | None:
     if not isinstance(payload, dict):
         return _BAD_PAYLOAD
-    if not isinstance(payload.get("query"), str):
-        return "Invalid message: payload.query must be a string"
+    persisted = isinstance(payload.get("extensions"), dict) and "persistedQuery" in payload["extensions"]
+    if not isinstance(payload.get("query"), str) and not (persisted and payload.get("query") is None):
+        return "Invalid message: payload.query must be a string"  # or absent, with a persisted query's hash
     if not _optional(payload, "variables", dict):
         return "Invalid message: payload.variables must be an object"
     if not _optional(payload, "operationName", str):

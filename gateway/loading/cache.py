@@ -23,6 +23,16 @@ Usable = Callable[[Outcome], bool]
 """Whether a cached outcome may be answered as it is, or must be looked up anew."""
 
 
+def version_of(outcome: Outcome | BaseException) -> int | None:
+    """A summary's version: equal content, equal version (within this process); a not-found answer
+    has one too. Errors have none: an answer built from one is never reused."""
+    if isinstance(outcome, TranscodeSummaryRecord):
+        return hash(outcome)  # frozen records hash their fields, jobs included
+    if isinstance(outcome, VideoNotFound):
+        return hash((VideoNotFound, outcome.video_id))
+    return None
+
+
 @dataclass(frozen=True)
 class CacheTTLs:
     active: float = 2.0  # Processing, Partial (and UNKNOWN)

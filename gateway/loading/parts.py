@@ -19,6 +19,7 @@ from gateway.loading.limiter import Admission, Limiter, SlidingWindowLimiter, at
 from gateway.loading.poller import Poller
 from gateway.loading.redis_events import CallbackFanout
 from gateway.loading.redis_link import RedisLink
+from gateway.loading.redis_replicas import ReplicaCount
 from gateway.loading.refetch import Refetcher
 from gateway.loading.shared import redis_parts
 from gateway.metrics import Metrics
@@ -44,6 +45,7 @@ class Parts:
     redis: RedisLink | None = None
     tracer: Tracer = field(default_factory=NoOpTracer)
     fanout: CallbackFanout | None = None  # callbacks shared with the other replicas (Redis)
+    replicas: ReplicaCount | None = None  # the live replica count for the degraded-mode share (Redis)
     refetcher: Refetcher = field(init=False)
 
     def __post_init__(self) -> None:
@@ -51,6 +53,8 @@ class Parts:
 
     def start(self) -> None:
         self.poller.start()
+        if self.replicas is not None:
+            self.replicas.start()
         if self.fanout is not None:
             self.fanout.start(self.refetcher.remote)
             self.refetcher.publish_to(self.fanout.publish)
@@ -62,6 +66,8 @@ class Parts:
         await self.poller.aclose()
         await self.source.aclose()
         await self.http.aclose()
+        if self.replicas is not None:
+            await self.replicas.aclose()
         if self.redis is not None:
             drain = getattr(self.limiter, "drain", None)
             if drain is not None:  # releases still on their way to Redis
@@ -135,6 +141,7 @@ def build_parts(
     limiter: Limiter
     cache: SummaryCache | None
     link: RedisLink | None = None
+    replicas: ReplicaCount | None = None
     if settings.redis_url is None:
         limiter = SlidingWindowLimiter(
             settings.vod_qps,
@@ -146,7 +153,8 @@ def build_parts(
         cache = MemoryCache(ttls, clock, settings.cache_max_entries) if ttls.enabled else None
     else:
         account = settings.credentials.access_key_id
-        limiter, cache, link = redis_parts(settings, settings.redis_url, account, clock, metrics, ttls)
+        shared = redis_parts(settings, settings.redis_url, account, clock, metrics, ttls)
+        limiter, cache, link, replicas = shared.limiter, shared.cache, shared.link, shared.replicas
     admission = Admission(limiter, clock, on_wait=metrics.limiter_wait.observe)
 
     async def fetch(ids: list[str], deadline: float, admit: Admit) -> SummaryPage:
@@ -177,7 +185,9 @@ def build_parts(
         account = settings.credentials.access_key_id
         fanout = CallbackFanout(settings.redis_url, account, clock, max(1.0, settings.redis_timeout))
     tracer = tracer or NoOpTracer()
-    return Parts(http, client, limiter, admission, cache, source, poller, readiness, link, tracer, fanout)
+    return Parts(
+        http, client, limiter, admission, cache, source, poller, readiness, link, tracer, fanout, replicas
+    )
 
 
 def _observed(metrics: Metrics) -> Callable[[str, int, float], None]:

@@ -4,6 +4,8 @@ limiter's script."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import redis.asyncio as aioredis
 from redis.exceptions import AuthenticationError, ResponseError
 
@@ -15,6 +17,7 @@ from gateway.loading.limiter import Limiter, attempt_bound
 from gateway.loading.redis_cache import RedisCache
 from gateway.loading.redis_limiter import RedisWindowLimiter, limit_key
 from gateway.loading.redis_link import REDIS_FAILURES, RedisLink, connect, redacted
+from gateway.loading.redis_replicas import ReplicaCount
 from gateway.metrics import Metrics
 from gateway.vod.credentials import Secret
 
@@ -26,10 +29,19 @@ def _redis_client(url: Secret, timeout: float) -> aioredis.Redis:
         raise SettingsError("GATEWAY_REDIS_URL is not a redis://, rediss:// or unix:// URL") from None
 
 
+@dataclass(frozen=True)
+class SharedParts:
+    limiter: Limiter
+    cache: SummaryCache | None
+    link: RedisLink
+    replicas: ReplicaCount  # started with the other parts (``Parts.start``)
+
+
 def redis_parts(
     settings: Settings, url: Secret, account: str, clock: Clock, metrics: Metrics, ttls: CacheTTLs
-) -> tuple[Limiter, SummaryCache | None, RedisLink]:
-    """The limiter and cache shared by replicas through Redis, both keyed by AccessKeyId."""
+) -> SharedParts:
+    """The limiter and cache shared by replicas through Redis, both keyed by AccessKeyId, and the
+    live replica count that sets the degraded-mode share (``redis_replicas.py``)."""
     share = share_of(settings.vod_qps, settings.replicas)
     client = _redis_client(url, settings.redis_timeout)
     margin = settings.vod_qps_margin
@@ -55,7 +67,14 @@ def redis_parts(
     cache: SummaryCache | None = None
     if ttls.enabled:
         cache = RedisCache(client, ttls, account=account, link=link, on_error=cache_error)
-    return limiter, cache, link
+
+    def counted(replicas: int) -> None:
+        limiter.share = link.local_qps = share_of(settings.vod_qps, replicas)
+        metrics.replicas.set(replicas)
+
+    metrics.replicas.set(settings.replicas)
+    replicas = ReplicaCount(client, account, clock, settings.replicas, counted)
+    return SharedParts(limiter, cache, link, replicas)
 
 
 async def check_redis(settings: Settings) -> None:

@@ -17,7 +17,7 @@ from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from gateway.config.settings import Settings
-from gateway.schema.errors import CodedErrors
+from gateway.schema.errors import CodedErrors, coded_increments
 from gateway.schema.executor import ProjectingExecutor
 from gateway.schema.federation import FederatedQuery
 from gateway.schema.limits import IdBudget
@@ -50,9 +50,10 @@ class GatewaySchema(strawberry.federation.Schema):
         """One result, not a stream (plain HTTP): a subscription cannot run here. Strawberry would
         execute it as a query and fail in its resolver; refused, it is the view's 400 instead."""
         allowed = set(allowed_operation_types or OperationType) - {OperationType.SUBSCRIPTION}
-        return await super().execute(
+        result = await super().execute(
             query, variable_values, context_value, root_value, operation_name, allowed, operation_extensions
         )
+        return coded_increments(result)  # type: ignore[no-any-return]
 
 
 def build_schema(settings: Settings, *, traced: bool = False) -> GatewaySchema:
@@ -81,6 +82,6 @@ def build_schema(settings: Settings, *, traced: bool = False) -> GatewaySchema:
         subscription=Subscription,
         types=[Video, TranscodeSummary],
         extensions=extensions,
-        config=StrawberryConfig(scalar_map=SCALAR_MAP),
+        config=StrawberryConfig(scalar_map=SCALAR_MAP, enable_experimental_incremental_execution=True),
         execution_context_class=ProjectingExecutor,
     )

@@ -13,7 +13,7 @@ from starlette.websockets import WebSocket
 from strawberry.types import ExecutionResult
 
 from gateway.config.settings import Settings
-from gateway.loading.cache import CacheTTLs, Outcome
+from gateway.loading.cache import CacheTTLs, Outcome, version_of
 from gateway.loading.fair import OPEN_TENANT, Flow
 from gateway.loading.parts import Parts
 
@@ -39,11 +39,17 @@ class Context:
 
     # the videos whose outcomes this operation used: a callback about one drops the cached answer
     videos: set[str] = field(default_factory=set)
+    # their versions (summaries and not-found answers): the response cache reuses the answer while
+    # every one is unchanged (``http/response_cache.py``)
+    versions: dict[str, int] = field(default_factory=dict)
 
     def used(self, outcome: Outcome) -> None:
         video_id = getattr(outcome, "video_id", None)
         if isinstance(video_id, str):
             self.videos.add(video_id)
+            version = version_of(outcome)
+            if version is not None:
+                self.versions[video_id] = version
         ttl = self.ttls.ttl_for(outcome)
         if ttl < self.shortest_ttl:
             self.shortest_ttl = ttl

@@ -15,9 +15,10 @@ How an error gets its code, in order:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import AsyncGenerator, Iterable, Iterator, Set
 from enum import StrEnum
 from typing import Any
 
@@ -54,6 +55,9 @@ class ErrorCode(StrEnum):
     METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
     PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
     UNAUTHENTICATED = "UNAUTHENTICATED"
+    PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
+    PERSISTED_QUERY_NOT_SUPPORTED = "PERSISTED_QUERY_NOT_SUPPORTED"
+    PERSISTED_QUERY_NOT_IN_LIST = "PERSISTED_QUERY_NOT_IN_LIST"
     INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 
 
@@ -196,23 +200,46 @@ class CodedErrors(SchemaExtension):
             self._code(initial)
 
     def on_stream_result(self, result: StreamExecutionResult) -> Iterator[None]:
-        self._code(result)
-        for part in (
-            *(getattr(result, "incremental", None) or ()),
-            *(getattr(result, "completed", None) or ()),
-        ):
-            self._code(part)
+        code_payload(result, self._validation)
         yield None
 
     def _code(self, result: object) -> None:
-        errors: Iterable[GraphQLError] | None = getattr(result, "errors", None)
-        if errors:
-            processed = [coded(e, id(e) in self._validation) for e in errors]
-            for error in processed:
-                code = (error.extensions or {}).get("code")
-                if code in EXPECTED:
-                    log.debug("graphql error %s at %s: %s", code, error.path, error.message)
-            result.errors = processed  # type: ignore[attr-defined]
+        code_errors(result, self._validation)
+
+
+def code_errors(result: object, validation: Set[int] = frozenset()) -> None:
+    """``result.errors`` coded (``validation``: ids of the errors of the validation phase)."""
+    errors: Iterable[GraphQLError] | None = getattr(result, "errors", None)
+    if errors:
+        processed = [coded(e, id(e) in validation) for e in errors]
+        for error in processed:
+            code = (error.extensions or {}).get("code")
+            if code in EXPECTED:
+                log.debug("graphql error %s at %s: %s", code, error.path, error.message)
+        result.errors = processed  # type: ignore[attr-defined]
+
+
+def code_payload(result: object, validation: Set[int] = frozenset()) -> None:
+    """A stream's result, or an incremental payload with its ``incremental`` and ``completed`` parts."""
+    code_errors(result, validation)
+    for part in (*(getattr(result, "incremental", None) or ()), *(getattr(result, "completed", None) or ())):
+        code_errors(part, validation)
+
+
+def coded_increments(result: Any) -> Any:
+    """An incremental result (``@defer``, ``@stream``) run by ``execute`` with its later payloads
+    coded as they go out: the operation's hooks have returned by then."""
+    subsequent = getattr(result, "subsequent_results", None)
+    if subsequent is None:
+        return result
+
+    async def coded_payloads() -> AsyncGenerator[Any, None]:
+        async with contextlib.aclosing(subsequent) as payloads:
+            async for payload in payloads:
+                code_payload(payload)
+                yield payload
+
+    return result._replace(subsequent_results=coded_payloads())
 
 
 class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
@@ -224,4 +251,13 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
         built = super().build(*args, **kwargs)
         if isinstance(built, list):
             return [_with(e, e.message, {"code": ErrorCode.BAD_USER_INPUT.value}) for e in built]
-        return built
+        return execute_early(built)  # @defer and @stream lookups batch with the rest (schema/streaming.py)
+
+
+def execute_early(executor: Any) -> Any:
+    """``executor`` (graphql-core's, once built) with early execution of incremental work: streamed
+    items and deferred fragments start with the initial payload, so their lookups share calls with
+    it instead of going out one at a time (``schema/streaming.py``)."""
+    if hasattr(executor, "enable_early_execution"):
+        executor.enable_early_execution = True
+    return executor

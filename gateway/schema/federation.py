@@ -20,7 +20,14 @@ from functools import cache
 from typing import Annotated, Any
 
 import strawberry
-from graphql import DocumentNode, GraphQLError, ObjectTypeDefinitionNode, parse, print_ast
+from graphql import (
+    DirectiveDefinitionNode,
+    DocumentNode,
+    GraphQLError,
+    ObjectTypeDefinitionNode,
+    parse,
+    print_ast,
+)
 from strawberry.federation.schema import FederationAny
 from strawberry.printer import print_schema
 from strawberry.types import Info
@@ -31,6 +38,7 @@ from gateway.schema.query import Query
 from gateway.schema.types import TranscodeSummary, Video
 
 STITCHING_ONLY_FIELDS = frozenset({"videos"})
+INCREMENTAL = frozenset({"defer", "stream"})
 
 Entity = Annotated[TranscodeSummary | Video, strawberry.union("_Entity")]
 EntityResult = Video | TranscodeSummary | Awaitable[TranscodeSummary | None] | GraphQLError
@@ -47,6 +55,8 @@ def subgraph_sdl(schema: strawberry.Schema) -> str:
     document: DocumentNode = parse(print_schema(schema))
     definitions = []
     for definition in document.definitions:
+        if isinstance(definition, DirectiveDefinitionNode) and definition.name.value in INCREMENTAL:
+            continue  # executable directives: a router runs @defer itself (and composition has its own)
         if isinstance(definition, ObjectTypeDefinitionNode) and definition.name.value == "Query":
             fields = tuple(f for f in definition.fields or () if f.name.value not in STITCHING_ONLY_FIELDS)
             definition = ObjectTypeDefinitionNode(

@@ -10,6 +10,7 @@ from strawberry.types import Info
 from gateway.config.settings import DEFAULTS, Settings
 from gateway.schema.context import Context
 from gateway.schema.lookups import check_count, load_record, load_records
+from gateway.schema.streaming import is_streamed, streamed_records, streamed_videos
 from gateway.schema.types import TranscodeSummary, Video
 
 _ID_FORMAT = "1 to 64 characters of A-Z, a-z, 0-9, '_' or '-' (anything else is BAD_USER_INPUT)"
@@ -50,12 +51,18 @@ class Query:
 
     @strawberry.field(
         description="Summaries of several videos: one item per requested ID, in order. An item "
-        "is null, with an error at its index, when that video doesn't exist or its lookup failed."
+        "is null, with an error at its index, when that video doesn't exist or its lookup failed. "
+        "With @stream, each item goes out as soon as its upstream batch is answered."
     )
     async def transcode_summaries(
         self, info: Info[Context, None], video_ids: VideoIdsArg
     ) -> list[TranscodeSummary | None]:
         check_count(video_ids, list_limit(info.context.settings), "videoIds")
+        if is_streamed(info):  # each item as soon as its batch is answered (schema/streaming.py)
+            streamed = streamed_records(
+                info, [str(i) for i in video_ids], "videoIds", TranscodeSummary.from_record
+            )
+            return cast("list[TranscodeSummary | None]", streamed)
         items = await load_records(info, [str(i) for i in video_ids], "videoIds")
         # records, completed by the executor (schema/executor.py); graphql-core turns an exception
         # in a list into null plus an error at that index
@@ -63,8 +70,13 @@ class Query:
 
     @strawberry.field(
         description="One Video per requested ID, in order, for per-field lookups and schema "
-        "stitching; each video's transcodeSummary is looked up in batches."
+        "stitching; each video's transcodeSummary is looked up in batches. With @stream, each video "
+        "goes out as soon as the fields it selects are answered."
     )
     def videos(self, info: Info[Context, None], ids: VideoIdsArg) -> list[Video]:
         check_count(ids, list_limit(info.context.settings), "ids")
+        if is_streamed(info):  # each video as soon as its summary's batch is answered
+            streamed = streamed_videos(info, [str(i) for i in ids], lambda i: Video(id=strawberry.ID(i)))
+            if streamed is not None:
+                return cast("list[Video]", streamed)
         return [Video(id=i) for i in ids]

@@ -92,8 +92,9 @@ async def summary_updates(
 
 
 @strawberry.type(
-    description="Live updates over WebSocket (graphql-transport-ws or graphql-ws, on /graphql), "
-    "fed by one shared poller that spends the account's calls like queries do, at lower priority."
+    description="Live updates over WebSocket (graphql-transport-ws or graphql-ws, on /graphql) or HTTP "
+    "streams (multipart/mixed with subscriptionSpec=1.0, or text/event-stream), fed by one shared "
+    "poller that spends the account's calls like queries do, at lower priority."
 )
 class Subscription:
     @strawberry.subscription(

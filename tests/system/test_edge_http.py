@@ -5,6 +5,7 @@ stays flat under a 90 MB header push, and the log stays JSON without a traceback
 
 from __future__ import annotations
 
+import json
 import select
 import socket
 import time
@@ -183,3 +184,25 @@ def test_keep_alive_requests_each_get_their_own_header_deadline(gw: GatewayProce
             data += chunk
         assert status(data) == 200
     sock.close()
+
+
+def test_refusals_are_logged_once_per_status_with_their_count(tmp_path: Path) -> None:
+    """Each status gets a line at once; more of the same within 10 s add to the next line's count
+    instead of a line each (a flood of bad requests can't flood the log)."""
+    requests = {
+        431: b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"v" * 20000 + b"\r\n\r\n",
+        414: b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+        400: b"NOT HTTP AT ALL\r\n\r\n",
+    }
+    with gateway(tmp_path / "gw.log") as proc:
+        for expected, request_bytes in [*requests.items(), *[(431, requests[431])] * 5]:
+            sock = connect(proc)
+            sock.sendall(request_bytes)
+            data = answer(sock)
+            sock.close()
+            assert status(data) == expected
+        lines = [json.loads(line) for line in proc.log_lines() if line.startswith("{")]
+        refused = [(e["status"], e["refused"]) for e in lines if e["msg"] == "refused"]
+        assert sorted(refused) == [(400, 1), (414, 1), (431, 1)]
+        assert any("at most 16384 bytes" in e.get("reason", "") for e in lines if e["msg"] == "refused")
+        proc.assert_clean_log()

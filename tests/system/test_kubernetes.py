@@ -125,12 +125,12 @@ def test_termination_outlasts_the_drain_and_the_graceful_shutdown(
 ) -> None:
     _, docs = overlay
     pod = one(docs, "Deployment", "vod-gateway")["spec"]["template"]["spec"]
-    command = gateway_container(docs)["lifecycle"]["preStop"]["exec"]["command"]
-    assert command[0] == "sleep"
-    drain = int(command[1])
-    assert drain >= 5  # endpoints and proxies drop the pod before it stops accepting
-    graceful = settings_of(docs, tmp_path).shutdown_timeout  # GATEWAY_SHUTDOWN_TIMEOUT
-    assert pod["terminationGracePeriodSeconds"] > drain + graceful
+    settings = settings_of(docs, tmp_path)
+    # the gateway itself keeps serving (readiness 503) while endpoints and proxies drop the pod
+    assert settings.shutdown_drain >= 5  # GATEWAY_SHUTDOWN_DRAIN
+    assert "lifecycle" not in gateway_container(docs)  # so no preStop sleep (the image needs none)
+    graceful = settings.shutdown_timeout  # GATEWAY_SHUTDOWN_TIMEOUT
+    assert pod["terminationGracePeriodSeconds"] > settings.shutdown_drain + graceful
 
 
 def test_the_service_hpa_and_pdb_select_the_gateway_pods(overlay: tuple[str, list[dict[str, Any]]]) -> None:

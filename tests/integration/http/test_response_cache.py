@@ -1,4 +1,5 @@
-"""Repeated identical operations are answered from the response cache, within its bounds."""
+"""Repeated identical operations are answered from the response cache while the summaries behind
+them are unchanged; a change is seen at the next repeat."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from collections.abc import Callable
 import httpx
 import pytest
 
+from gateway.emulator.catalogue import Catalogue
 from gateway.emulator.model import ALL_SUCCEEDED, PROCESSING
+from tests.support.clock import ManualClock
 from tests.support.harness import Emulator, Gateway
 
 
@@ -50,15 +53,61 @@ def test_errors_are_not_cached(
     assert emulator.state.stats.calls == 2
 
 
-def test_disabled_with_zero_ttl_or_without_summary_cache(
+def test_disabled_with_zero_ttl(
     emulator: Emulator, make_gateway: Callable[..., Gateway], caplog: pytest.LogCaptureFixture
 ) -> None:
-    video = emulator.ids(PROCESSING)[0]
+    video = emulator.ids(ALL_SUCCEEDED)[0]
     body = {"query": f'{{ transcodeSummary(videoId: "{video}") {{ progress }} }}'}
-    no_response_cache = make_gateway(emulator, GATEWAY_RESPONSE_CACHE_TTL="0")
-    no_summary_cache = make_gateway(emulator, GATEWAY_CACHE_TTL_ACTIVE="0")
+    gateway = make_gateway(emulator, GATEWAY_RESPONSE_CACHE_TTL="0")
     with caplog.at_level(logging.INFO, logger="gateway.graphql"):
-        for gateway in (no_response_cache, no_summary_cache):
-            httpx.post(gateway.graphql_url, json=body)
-            httpx.post(gateway.graphql_url, json=body)
+        httpx.post(gateway.graphql_url, json=body)
+        httpx.post(gateway.graphql_url, json=body)
     assert cached_lines(caplog) == 0
+
+
+def test_a_repeat_is_from_bytes_while_its_summaries_are_unchanged_whatever_the_summary_ttl(
+    emulator: Emulator, make_gateway: Callable[..., Gateway], caplog: pytest.LogCaptureFixture
+) -> None:
+    """With the summary cache off, each repeat looks its videos up upstream (as running the
+    operation would) and, finding them unchanged, answers with the first answer's bytes."""
+    freeze(emulator, 200)
+    done = emulator.ids(ALL_SUCCEEDED)[0]
+    body = {"query": f'{{ transcodeSummary(videoId: "{done}") {{ videoId transcodeStatus }} }}'}
+    gateway = make_gateway(emulator, GATEWAY_CACHE_TTL_TERMINAL="0")
+    with caplog.at_level(logging.INFO, logger="gateway.graphql"):
+        answers = [httpx.post(gateway.graphql_url, json=body).content for _ in range(10)]
+    assert len(set(answers)) == 1
+    assert cached_lines(caplog) == 9
+    assert emulator.accepted_calls == 10
+    assert 'gateway_response_cache_total{result="hit"} 9.0' in httpx.get(gateway.url + "/metrics").text
+
+
+def test_a_change_is_seen_at_the_next_repeat_for_no_extra_lookup(
+    emulator: Emulator, make_gateway: Callable[..., Gateway], caplog: pytest.LogCaptureFixture
+) -> None:
+    freeze(emulator, 200)
+    video = emulator.ids(PROCESSING)[0]
+    body = {"query": f'{{ transcodeSummary(videoId: "{video}") {{ transcodeStatus progress }} }}'}
+    gateway = make_gateway(emulator, GATEWAY_CACHE_TTL_ACTIVE="0")
+    with caplog.at_level(logging.INFO, logger="gateway.graphql"):
+        first = httpx.post(gateway.graphql_url, json=body).json()
+        assert httpx.post(gateway.graphql_url, json=body).json() == first  # unchanged: from bytes
+        emulator.state.advance(400)  # every job ends within 300 s
+        after = httpx.post(gateway.graphql_url, json=body).json()
+        again = httpx.post(gateway.graphql_url, json=body).json()
+    assert (
+        after["data"]["transcodeSummary"]["progress"] == 100 != first["data"]["transcodeSummary"]["progress"]
+    )
+    assert again == after
+    assert cached_lines(caplog) == 2  # the second and the fourth
+    # one lookup each for the first three (the changed one ran on its check's outcomes); the finished
+    # summary is then in the summary cache (GATEWAY_CACHE_TTL_TERMINAL), so the fourth costs none
+    assert emulator.accepted_calls == 3
+    metrics = httpx.get(gateway.url + "/metrics").text
+    assert 'gateway_response_cache_total{result="changed"} 1.0' in metrics
+
+
+def freeze(emulator: Emulator, size: int) -> Emulator:
+    """A catalogue whose time moves only through ``state.advance``."""
+    emulator.state.catalogue = Catalogue.generate(size, 1, ManualClock())
+    return emulator

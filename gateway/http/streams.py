@@ -1,0 +1,171 @@
+"""Operations streamed over plain HTTP: Apollo's multipart subscriptions
+(``multipart/mixed;subscriptionSpec=1.0``) and GraphQL over SSE (graphql-sse's distinct connections
+mode). Strawberry frames them (``subscription_protocols``); this module gives them what the WebSocket
+handlers give theirs:
+
+- a slot of the per-key and per-process caps (``ws_slots.py``) for the stream's whole life; past a
+  cap the request is refused with 429 and the protocol's ``RATE_LIMITED`` error, before it starts;
+- an end at shutdown: each open stream sends one last event, an error saying the gateway is going
+  away (``UPSTREAM_UNAVAILABLE``, as a lookup cut off by shutdown), then completes, so the response
+  ends and the connection closes instead of being cut off at ``GATEWAY_SHUTDOWN_TIMEOUT``.
+
+The API key is the route's (an ``Authorization`` header, like any HTTP request).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import weakref
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from typing import Any
+
+from graphql import GraphQLError, get_operation_ast, parse
+from strawberry.http.streaming import HTTPStreamTransport, MultipartSubscriptionTransport, SSETransport
+from strawberry.subscriptions import GRAPHQL_SSE_PROTOCOL, MULTIPART_SUBSCRIPTION_PROTOCOL
+from strawberry.types import ExecutionResult
+
+from gateway.http.rejections import CodedRefusal
+from gateway.http.ws_slots import OperationSlots
+from gateway.schema.errors import ErrorCode
+
+GOING_AWAY = "The gateway is shutting down: subscribe again (another replica, or this one once it is back)"
+
+
+class StreamRefused(CodedRefusal):
+    """A stream past a cap: answered 429 with ``error`` (the slots' coded error) as the body."""
+
+    def __init__(self, error: dict[str, Any]) -> None:
+        super().__init__(429, error)
+
+
+def going_away() -> ExecutionResult:
+    error = GraphQLError(GOING_AWAY, extensions={"code": ErrorCode.UPSTREAM_UNAVAILABLE.value})
+    return ExecutionResult(data=None, errors=[error])
+
+
+class HttpStreams:
+    """The open HTTP streams of one app, and their end at shutdown (:meth:`close_all`)."""
+
+    def __init__(self, slots: OperationSlots) -> None:
+        self._slots = slots
+        self._closing = asyncio.Event()
+        self.open = 0
+
+    def acquire(self, tenant: str) -> None:
+        """Take ``tenant``'s slot for a new stream, or raise :class:`StreamRefused`."""
+        refusal = self._slots.acquire(tenant)
+        if refusal is not None:
+            raise StreamRefused(refusal)
+        self.open += 1
+
+    def release(self, tenant: str) -> None:
+        self._slots.release(tenant)
+        self.open -= 1
+
+    def held(self, tenant: str, results: AsyncIterator[Any]) -> AsyncGenerator[Any, None]:
+        """``results`` as the stream sends them, holding ``tenant``'s slot (acquired) until they
+        end, however they end; at shutdown, :func:`going_away` and the end."""
+
+        async def stream() -> AsyncGenerator[Any, None]:
+            closing = asyncio.ensure_future(self._closing.wait())
+            following: asyncio.Future[Any] | None = None
+            try:
+                while True:
+                    following = asyncio.ensure_future(anext(results))
+                    await asyncio.wait((following, closing), return_when=asyncio.FIRST_COMPLETED)
+                    if not following.done():
+                        yield going_away()
+                        return
+                    try:
+                        value = following.result()
+                    except StopAsyncIteration:
+                        return
+                    yield value
+            finally:
+                closing.cancel()
+                if following is not None and not following.done():
+                    following.cancel()  # a dropped client or the shutdown: the generator ends first
+                    with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                        await asyncio.shield(following)
+                aclose = getattr(results, "aclose", None)
+                if aclose is not None:
+                    await aclose()
+                self.release(tenant)
+
+        return stream()
+
+    def close_all(self) -> None:
+        """Shutdown: every open stream (and any opened later) ends with :func:`going_away`."""
+        self._closing.set()
+
+
+def one_result_for(query: str | None, operation_name: str | None, accept: str | None) -> bool:
+    """An SSE request that is better answered as one JSON result: the client accepts JSON too (urql
+    lists text/event-stream beside it for every operation) and the operation is not a subscription.
+    A query then keeps everything plain HTTP has (the response cache, GET caching) and takes no slot."""
+    types = {part.split(";", 1)[0].strip().lower() for part in (accept or "").split(",")}
+    if not types & {"application/json", "application/graphql-response+json"}:
+        return False
+    return _operation_type(query or "", operation_name) not in ("subscription", None)
+
+
+@functools.lru_cache(maxsize=1024)
+def _operation_type(query: str, operation_name: str | None) -> str | None:
+    try:
+        operation = get_operation_ast(parse(query, no_location=True), operation_name)
+    except GraphQLError:
+        return None  # the executor says what is wrong with it, on whichever transport
+    return None if operation is None else operation.operation.value
+
+
+class LineFeedSSE(SSETransport):
+    """Strawberry's SSE framing with LF line ends: the spec allows CRLF, but urql's parser splits
+    events on a blank line of LF only ("\\n\\n"), and so never saw an event (graphql-sse and
+    browsers read both)."""
+
+    def encode_event(self, event: str, data: str | None = None) -> str:
+        return super().encode_event(event, data).replace("\r\n", "\n")
+
+    def encode_comment(self, comment: str) -> str:
+        return f": {comment}\n\n"
+
+
+TRANSPORTS: Mapping[str, type[HTTPStreamTransport]] = {
+    MULTIPART_SUBSCRIPTION_PROTOCOL: MultipartSubscriptionTransport,
+    GRAPHQL_SSE_PROTOCOL: LineFeedSSE,
+}
+"""The view's HTTP stream transports, by ``subscription_protocols`` name."""
+
+
+class ItemPaths:
+    """Streamed items in both incremental formats: graphql-core's (graphql-js 17 alpha 9: an entry's
+    ``id`` names its pending list; Apollo Client's ``GraphQL17Alpha9Handler`` reads that) and the
+    2022 one urql reads, where an entry's ``path`` ends with the index of its first item. Strawberry
+    gives each entry its pending ``path``; this appends the index, counted per stream."""
+
+    def __init__(self) -> None:
+        self._next: weakref.WeakKeyDictionary[object, dict[str, int]] = weakref.WeakKeyDictionary()
+
+    def apply(self, request: object, response: Mapping[str, Any]) -> None:
+        counts = self._next.setdefault(request, {})
+        data = response.get("data")
+        for pending in response.get("pending") or ():  # a stream's first index: the items already sent
+            counts.setdefault(str(pending["id"]), _length_at(data, pending["path"]))
+        for entry in response.get("incremental") or ():
+            if "items" in entry and isinstance(entry.get("path"), list):
+                start = counts.get(str(entry["id"]), 0)
+                entry["path"] = [*entry["path"], start]
+                counts[str(entry["id"])] = start + len(entry["items"])
+
+
+def _length_at(data: object, path: list[Any]) -> int:
+    for key in path:
+        if isinstance(data, dict) and isinstance(key, str):
+            data = data.get(key)
+        elif isinstance(data, list) and isinstance(key, int) and key < len(data):
+            data = data[key]
+        else:
+            return 0
+    return len(data) if isinstance(data, list) else 0

@@ -1,0 +1,126 @@
+"""Persisted queries without HTTP: the policy (APQ, the safelist), the LRU, and the start-up file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from gateway.config.persisted import sha256_hex
+from gateway.config.settings import SettingsError, load_settings
+from gateway.http.persisted import DocumentStore, PersistedQueries
+from gateway.http.rejections import CodedRefusal
+
+DOC = '{ transcodeSummary(videoId: "v1") { videoId } }'
+OTHER = "{ __typename }"
+
+
+def ext(document: str, version: int = 1) -> dict[str, object]:
+    return {"persistedQuery": {"version": version, "sha256Hash": sha256_hex(document)}}
+
+
+async def refusal(queries: PersistedQueries, query: str | None, extensions: object) -> CodedRefusal:
+    with pytest.raises(CodedRefusal) as raised:
+        await queries.document(query, extensions)  # type: ignore[arg-type]
+    return raised.value
+
+
+async def test_unknown_hash_is_not_found_then_hash_and_query_register() -> None:
+    queries = PersistedQueries(load_settings({}))
+    missed = await refusal(queries, None, ext(DOC))
+    assert missed.status_code == 200
+    assert missed.body() == {
+        "errors": [{"message": "PersistedQueryNotFound", "extensions": {"code": "PERSISTED_QUERY_NOT_FOUND"}}]
+    }
+    assert await queries.document(DOC, ext(DOC)) == DOC
+    assert await queries.document(None, ext(DOC)) == DOC
+    assert await queries.document(OTHER, None) == OTHER  # a plain request: untouched
+
+
+async def test_a_hash_that_isnt_the_documents_is_bad_user_input_and_registers_nothing() -> None:
+    queries = PersistedQueries(load_settings({}))
+    wrong = await refusal(queries, OTHER, ext(DOC))
+    assert wrong.status_code == 400 and wrong.code == "BAD_USER_INPUT"
+    assert (await refusal(queries, None, ext(DOC))).code == "PERSISTED_QUERY_NOT_FOUND"
+    assert len(queries.store) == 0
+
+
+@pytest.mark.parametrize(
+    "extensions",
+    [
+        {"persistedQuery": "abc"},
+        {"persistedQuery": {"version": 2, "sha256Hash": sha256_hex(DOC)}},
+        {"persistedQuery": {"version": 1, "sha256Hash": "not-hex"}},
+    ],
+)
+async def test_a_malformed_persisted_query_is_a_400(extensions: dict[str, object]) -> None:
+    refused = await refusal(PersistedQueries(load_settings({})), None, extensions)
+    assert refused.status_code == 400 and refused.code == "BAD_REQUEST"
+
+
+async def test_apq_off_says_not_supported_so_clients_send_documents() -> None:
+    queries = PersistedQueries(load_settings({"GATEWAY_APQ": "false"}))
+    refused = await refusal(queries, None, ext(DOC))
+    assert refused.status_code == 200 and refused.code == "PERSISTED_QUERY_NOT_SUPPORTED"
+
+
+async def test_the_store_is_a_bounded_lru() -> None:
+    store = DocumentStore(max_entries=2)
+    await store.put("a", "A")
+    await store.put("b", "B")
+    assert await store.get("a") == "A"  # now the most recent
+    await store.put("c", "C")
+    assert [await store.get(k) for k in "abc"] == ["A", None, "C"] and len(store) == 2
+
+
+def write(path: Path, data: object) -> str:
+    path.write_text(json.dumps(data))
+    return str(path)
+
+
+async def test_safelist_runs_only_the_files_documents_by_hash_or_text(tmp_path: Path) -> None:
+    manifest = {
+        "format": "apollo-persisted-query-manifest",
+        "version": 1,
+        "operations": [{"id": sha256_hex(DOC), "name": "One", "type": "query", "body": DOC}],
+    }
+    env = {
+        "GATEWAY_PERSISTED_ONLY": "true",
+        "GATEWAY_PERSISTED_QUERIES_FILE": write(tmp_path / "m.json", manifest),
+    }
+    queries = PersistedQueries(load_settings(env))
+    assert await queries.document(None, ext(DOC)) == DOC
+    assert await queries.document(DOC, None) == DOC
+    for query, extensions in ((OTHER, None), (None, ext(OTHER)), (OTHER, ext(OTHER))):
+        refused = await refusal(queries, query, extensions)
+        assert refused.status_code == 400 and refused.code == "PERSISTED_QUERY_NOT_IN_LIST"
+    assert len(queries.store) == 0  # nothing registers in safelist mode
+
+
+async def test_without_the_safelist_the_files_documents_are_known_hashes(tmp_path: Path) -> None:
+    env = {"GATEWAY_PERSISTED_QUERIES_FILE": write(tmp_path / "q.json", {sha256_hex(DOC): DOC})}
+    queries = PersistedQueries(load_settings(env))
+    assert await queries.document(None, ext(DOC)) == DOC
+    assert await queries.document(OTHER, None) == OTHER
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        ("not json", "is not a persisted query file"),
+        ("[]", "expected a JSON object"),
+        (json.dumps({"0" * 64: DOC}), "is not the SHA-256 of its body"),
+        (json.dumps({}), "holds no documents"),
+    ],
+)
+def test_a_bad_file_stops_start_up_with_one_line(tmp_path: Path, content: str, says: str) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(content)
+    with pytest.raises(SettingsError, match=says):
+        load_settings({"GATEWAY_PERSISTED_QUERIES_FILE": str(path)})
+
+
+def test_the_safelist_needs_its_file() -> None:
+    with pytest.raises(SettingsError, match="GATEWAY_PERSISTED_QUERIES_FILE"):
+        load_settings({"GATEWAY_PERSISTED_ONLY": "true"})
