@@ -117,10 +117,11 @@ class FairQueue:
         return entry
 
     def _hold(self, flow: Flow, video_id: str, entry: Entry) -> None:
-        refs = flow.refs.get(video_id, 0)
-        flow.refs[video_id] = refs + 1
-        if refs or video_id in flow.queue:
+        flow.refs[video_id] = flow.refs.get(video_id, 0) + 1
+        if flow.queue.get(video_id) is entry:  # this flow queued it already (asked twice)
             return
+        # (a count left by a join whose entry a call took is no sign: that join may not have left
+        # yet when the flow asks again, and this new entry must be queued, or nobody takes it)
         flow.queue[video_id] = entry
         entry.holders.append(flow)
         tenant = self._tenants.get(flow.tenant)

@@ -9,10 +9,11 @@ from collections.abc import Mapping
 from gateway.loading.batcher import Batcher
 from gateway.loading.cache import Outcome
 from gateway.loading.errors import FairShareExceeded
-from gateway.loading.fair import Budget, Flow
+from gateway.loading.fair import Budget, FairQueue, Flow
 from gateway.loading.limiter import Admission, SlidingWindowLimiter
 from gateway.schema.errors import extensions_of
 from gateway.vod.client import Admit
+from gateway.vod.errors import VideoNotFound
 from gateway.vod.models import SummaryPage, SummaryStatus, TranscodeSummaryRecord
 from tests.support.clock import ManualClock
 
@@ -207,3 +208,22 @@ async def test_a_capped_tenant_waits_for_its_bucket_and_still_sends_full_calls()
     await clock.advance(1.0)
     await task
     assert [len(c) for c in upstream.calls] == [10, 10, 10]
+
+
+async def test_a_flow_asking_again_for_an_id_a_call_just_took_queues_it_again() -> None:
+    """A call took the flow's ID and answered it; the flow's first join is not over until its
+    waiter wakes. A second join of the same ID by the same flow in that window must be queued
+    (the stale join count once made it queued nowhere, and its waiter hung for good)."""
+    queue = FairQueue(10.0, 10, 5.0, None, None)
+    flow = Flow()
+    first = queue.join("v2", flow, 0.0)
+    first.waiters += 1
+    assert list(queue.take(0.0)) == ["v2"]
+    first.resolve(VideoNotFound("v2"))  # answered; its waiter has not left yet
+    again = queue.join("v2", flow, 0.0)
+    again.waiters += 1
+    assert again is not first
+    assert list(queue.take(0.0)) == ["v2"]
+    first.waiters -= 1  # the first waiter wakes and leaves (as Batcher._join does)
+    queue.leave(flow, "v2", first)
+    assert flow.refs == {"v2": 1}
