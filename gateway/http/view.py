@@ -174,6 +174,7 @@ class GatewayGraphQL(JsonBodies, GraphQL[Context, None]):
             tenant,
             source.flow,
         )
+        context.on_valid_document = self.persisted.validated
         return context
 
     @staticmethod

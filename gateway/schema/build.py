@@ -18,6 +18,7 @@ from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from gateway.config.settings import Settings
+from gateway.schema.documents import ValidDocuments
 from gateway.schema.errors import CodedErrors, coded_increments
 from gateway.schema.executor import ProjectingExecutor
 from gateway.schema.federation import FederatedQuery
@@ -69,6 +70,7 @@ def build_schema(settings: Settings, *, traced: bool = False) -> GatewaySchema:
         lambda: CodedParserCache(maxsize=1024),
         lambda: AddValidationRules(rules),
         lambda: ValidationCache(maxsize=1024),
+        ValidDocuments,  # a persisted query's document registers once it validated
         lambda: IdBudget(max_ids=settings.max_ids),
     ]
     if traced:
