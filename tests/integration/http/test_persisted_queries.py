@@ -109,6 +109,26 @@ def test_get_answers_carry_cache_headers_from_the_summaries_ttls_and_304(
     assert get(gw, {"id": done}, {"if-none-match": '"other"'}).status_code == 200
 
 
+def test_every_get_answer_but_a_cacheable_success_is_no_store(emulator: Emulator, gateway: Gateway) -> None:
+    [video] = emulator.ids(ALL_SUCCEEDED, 1)
+    unknown = get(gateway, {"id": video})
+    assert unknown.json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
+    assert unknown.headers["cache-control"] == "no-store"
+    url = gateway.graphql_url
+    broken = httpx.get(url, params={"query": "{ nope"})
+    assert broken.json()["errors"][0]["extensions"]["code"] == "GRAPHQL_PARSE_FAILED"
+    assert broken.headers["cache-control"] == "no-store"
+    for refused, status in (
+        (httpx.get(url, params={"variables": "{}"}), 400),  # no query
+        (httpx.get(url, params={"query": "{ __typename }", "extensions": "[]"}), 400),
+        (httpx.get(url, params={"query": "mutation { x }"}), 400),
+    ):
+        assert refused.status_code == status, refused.text
+        assert refused.headers["cache-control"] == "no-store", refused.request.url
+    answered = httpx.get(url, params={"query": "{ __typename }"})
+    assert answered.headers["cache-control"] == "public, max-age=30"  # a success says its own
+
+
 def test_with_api_keys_the_answers_are_private(
     emulator: Emulator, make_gateway: Callable[..., Gateway]
 ) -> None:
@@ -118,7 +138,8 @@ def test_with_api_keys_the_answers_are_private(
     [done] = emulator.ids(ALL_SUCCEEDED, 1)
     register = {"query": QUERY, "variables": {"id": done}, "extensions": persisted(QUERY)}
     assert httpx.post(gw.graphql_url, json=register, headers=auth).status_code == 200
-    assert get(gw, {"id": done}).status_code == 401
+    unauthenticated = get(gw, {"id": done})
+    assert unauthenticated.status_code == 401 and unauthenticated.headers["cache-control"] == "no-store"
     assert get(gw, {"id": done}, auth).headers["cache-control"] == "private, max-age=30"
 
 
