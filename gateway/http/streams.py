@@ -5,9 +5,13 @@ handlers give theirs:
 
 - a slot of the per-key and per-process caps (``ws_slots.py``) for the stream's whole life; past a
   cap the request is refused with 429 and the protocol's ``RATE_LIMITED`` error, before it starts;
-- an end at shutdown: each open stream sends one last event, an error saying the gateway is going
-  away (``UPSTREAM_UNAVAILABLE``, as a lookup cut off by shutdown), then completes, so the response
-  ends and the connection closes instead of being cut off at ``GATEWAY_SHUTDOWN_TIMEOUT``.
+- an end at shutdown that clients take for a dropped connection, not a completion, so they
+  subscribe again (as the WebSocket's close 1012): multipart sends the protocol's transport-level
+  error, ``{"payload": null, "errors": [...]}`` (Apollo Client raises it as an error, which its
+  RetryLink retries), and its closing boundary; SSE sends the error as a ``next`` event and ends the
+  response without ``complete`` (graphql-sse retries a stream that ends so). The error says the
+  gateway is going away (``UPSTREAM_UNAVAILABLE``, as a lookup cut off by shutdown); the response
+  ends instead of being cut off at ``GATEWAY_SHUTDOWN_TIMEOUT``.
 
 The API key is the route's (an ``Authorization`` header, like any HTTP request).
 """
@@ -18,11 +22,18 @@ import asyncio
 import contextlib
 import functools
 import weakref
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 from graphql import GraphQLError, get_operation_ast, parse
-from strawberry.http.streaming import HTTPStreamTransport, MultipartSubscriptionTransport, SSETransport
+from strawberry.http.streaming import (
+    AsyncTextStream,
+    HTTPStreamTransport,
+    JSONEncoder,
+    MultipartSubscriptionTransport,
+    SSETransport,
+    merge_stream_with_heartbeat,
+)
 from strawberry.subscriptions import GRAPHQL_SSE_PROTOCOL, MULTIPART_SUBSCRIPTION_PROTOCOL
 from strawberry.types import ExecutionResult
 
@@ -40,9 +51,50 @@ class StreamRefused(CodedRefusal):
         super().__init__(429, error)
 
 
-def going_away() -> ExecutionResult:
+class GoingAway(ExecutionResult):
+    """The last result of a stream cut short by shutdown: :func:`framed` ends the stream with it."""
+
+
+def going_away() -> GoingAway:
     error = GraphQLError(GOING_AWAY, extensions={"code": ErrorCode.UPSTREAM_UNAVAILABLE.value})
-    return ExecutionResult(data=None, errors=[error])
+    return GoingAway(data=None, errors=[error])
+
+
+Process = Callable[[Any, list[Any]], Awaitable[tuple[Any, list[Any]]]]
+
+
+def framed(
+    result: AsyncIterator[Any], transport: HTTPStreamTransport, process: Process, encode: JSONEncoder
+) -> AsyncTextStream:
+    """Strawberry's framing of a stream's results (``_stream_result``: ``process`` makes each one's
+    JSON), heartbeats included, except for its end at shutdown: :func:`last_words`, no completion."""
+
+    async def stream() -> AsyncGenerator[str, None]:
+        pending: list[Any] = []
+        async for value in result:
+            if isinstance(value, GoingAway):
+                yield last_words(transport, value, encode)
+                return
+            response, pending = await process(value, pending)
+            yield transport.encode_next(response, encode)
+        yield transport.encode_complete()
+
+    return merge_stream_with_heartbeat(
+        stream,
+        lambda: transport.heartbeat_message(encode),
+        interval=transport.heartbeat_interval,
+        send_initial_heartbeat=transport.send_initial_heartbeat,
+    )
+
+
+def last_words(transport: HTTPStreamTransport, value: GoingAway, encode: JSONEncoder) -> str:
+    """A stream's end at shutdown, which its protocol's clients retry: multipart's transport error
+    (then its closing boundary); over SSE a ``next`` event with the error, and no ``complete``."""
+    errors: list[object] = [e.formatted for e in value.errors or ()]
+    if isinstance(transport, MultipartSubscriptionTransport):
+        part = transport.encode_multipart_data({"payload": None, "errors": errors}, encode)
+        return part + transport.encode_complete()
+    return transport.encode_next({"data": None, "errors": errors}, encode)
 
 
 class HttpStreams:

@@ -5,6 +5,7 @@ codes and masking are the schema's (``schema/errors.py``); WebSocket specifics a
 
 from __future__ import annotations
 
+import functools
 import logging
 import weakref
 from collections.abc import AsyncIterator
@@ -39,7 +40,7 @@ from gateway.http.http_caching import cached_get
 from gateway.http.persisted import PersistedQueries
 from gateway.http.rejections import CodedRefusal, observe
 from gateway.http.response_cache import ResponseCache
-from gateway.http.streams import TRANSPORTS, HttpStreams, ItemPaths, one_result_for
+from gateway.http.streams import TRANSPORTS, HttpStreams, ItemPaths, framed, one_result_for
 from gateway.http.websockets import (
     LegacyWSHandler,
     TextFramesAdapter,
@@ -253,6 +254,11 @@ class GatewayGraphQL(JsonBodies, GraphQL[Context, None]):
 
     def _observe(self, outcome: str, codes: tuple[str, ...], cached: bool = False) -> None:
         observe(self._metrics.operations, outcome, codes, cached)
+
+    def _stream_result(self, request: Any, result: Any, transport: Any) -> Any:
+        """Strawberry's, except a stream's end at shutdown, which clients retry (``streams.py``)."""
+        process = functools.partial(self._process_stream_result, request)
+        return framed(result, transport, process, self.encode_json_string)
 
     async def _process_stream_result(self, request: Any, value: Any, all_pending: list[Any]) -> Any:
         response, pending = await super()._process_stream_result(request, value, all_pending)
