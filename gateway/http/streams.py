@@ -37,6 +37,7 @@ from strawberry.http.streaming import (
 from strawberry.subscriptions import GRAPHQL_SSE_PROTOCOL, MULTIPART_SUBSCRIPTION_PROTOCOL
 from strawberry.types import ExecutionResult
 
+from gateway.http.graphql_response import is_incremental
 from gateway.http.rejections import CodedRefusal
 from gateway.http.ws_slots import OperationSlots
 from gateway.schema.errors import ErrorCode
@@ -155,12 +156,16 @@ class HttpStreams:
 
 def one_result_for(query: str | None, operation_name: str | None, accept: str | None) -> bool:
     """An SSE request that is better answered as one JSON result: the client accepts JSON too (urql
-    lists text/event-stream beside it for every operation) and the operation is not a subscription.
-    A query then keeps everything plain HTTP has (the response cache, GET caching) and takes no slot."""
+    lists text/event-stream beside it for every operation) and the operation is not a subscription,
+    nor incremental (``@defer``/``@stream``) unless multipart/mixed is accepted too (plain HTTP's
+    incremental answer): else its payloads go out as SSE events. A query then keeps everything plain
+    HTTP has (the response cache, GET caching) and takes no slot."""
     types = {part.split(";", 1)[0].strip().lower() for part in (accept or "").split(",")}
     if not types & {"application/json", "application/graphql-response+json"}:
         return False
-    return _operation_type(query or "", operation_name) not in ("subscription", None)
+    if _operation_type(query or "", operation_name) in ("subscription", None):
+        return False
+    return "multipart/mixed" in types or not is_incremental(query or "")
 
 
 @functools.lru_cache(maxsize=1024)
