@@ -38,7 +38,16 @@ from gateway.http.graphql_response import (
 )
 from gateway.http.http_caching import cached_get
 from gateway.http.persisted import PersistedQueries
-from gateway.http.rejections import CodedRefusal, observe
+from gateway.http.rejections import (
+    CODE_BY_STATUS,
+    NO_QUERY,
+    NO_STREAM,
+    UNSUPPORTED_TYPE,
+    CodedRefusal,
+    error_codes,
+    observe,
+    outcome_of,
+)
 from gateway.http.response_cache import ResponseCache
 from gateway.http.streams import TRANSPORTS, HttpStreams, ItemPaths, framed, one_result_for
 from gateway.http.websockets import (
@@ -58,33 +67,11 @@ from gateway.schema.errors import ErrorCode, envelope
 
 log = logging.getLogger("gateway.graphql")
 
-NO_QUERY = (
-    'No GraphQL query in the request: POST JSON {"query": ...} or GET ?query=...; '
-    "a browser opening this URL gets the GraphiQL explorer (unless GATEWAY_GRAPHIQL=false)"
-)
-NO_STREAM = (
-    ": a plain HTTP request gets one result, and a subscription has many. Subscribe over a "
-    "WebSocket (graphql-transport-ws or graphql-ws), or over HTTP with a streaming Accept header: "
-    "multipart/mixed;subscriptionSpec=1.0 (Apollo Client) or text/event-stream (graphql-sse)"
-)
-UNSUPPORTED_TYPE = "Unsupported content type: POST a body of Content-Type application/json"
-_CODE_BY_STATUS = {
-    400: ErrorCode.BAD_REQUEST,
-    404: ErrorCode.NOT_FOUND,
-    405: ErrorCode.METHOD_NOT_ALLOWED,
-    406: ErrorCode.BAD_REQUEST,
-    415: ErrorCode.BAD_REQUEST,
-}
-
 
 def parts_of(connection: Request | WebSocket) -> Parts:
     """The running parts, from the app's lifespan state (``app.State``)."""
     parts: Parts = connection.state.parts
     return parts
-
-
-def error_codes(result: ExecutionResult) -> tuple[str, ...]:
-    return tuple(sorted({str((e.extensions or {}).get("code")) for e in result.errors or ()}))
 
 
 class GatewayGraphQL(JsonBodies, GraphQL[Context, None]):
@@ -148,7 +135,7 @@ class GatewayGraphQL(JsonBodies, GraphQL[Context, None]):
             response = JSONResponse(refusal_body(exc.body(), accept), status_code=exc.status_code)
             self._observe("rejected", (exc.code,))
         except HTTPException as exc:
-            code = _CODE_BY_STATUS.get(exc.status_code, ErrorCode.BAD_REQUEST)
+            code = CODE_BY_STATUS.get(exc.status_code, ErrorCode.BAD_REQUEST)
             reason = exc.reason + (NO_STREAM if exc.reason.startswith("subscriptions are not") else "")
             response = JSONResponse(refusal_body(envelope(reason, code), accept), status_code=exc.status_code)
             self._observe("rejected", (code.value,))  # a line and a count, like 401 and 413
@@ -223,7 +210,7 @@ class GatewayGraphQL(JsonBodies, GraphQL[Context, None]):
             return
         codes = error_codes(cast("ExecutionResult", result))
         if set(codes) <= {ErrorCode.VIDEO_NOT_FOUND.value} and context.videos <= context.versions.keys():
-            outcome = _outcome(codes, result.data)
+            outcome = outcome_of(codes, result.data)
             self._responses.put(key, bytes(response.body), outcome, codes, context.versions)
 
     async def execute_operation(self, *args: Any, **kwargs: Any) -> Any:
@@ -291,9 +278,5 @@ class GatewayGraphQL(JsonBodies, GraphQL[Context, None]):
             data["extensions"] = result.extensions
         codes = error_codes(result)
         if not (isinstance(request, Request) and request in self._streaming):
-            self._observe(_outcome(codes, result.data), codes)
+            self._observe(outcome_of(codes, result.data), codes)
         return data
-
-
-def _outcome(codes: tuple[str, ...], data: object) -> str:
-    return "ok" if not codes else ("partial" if data else "error")
