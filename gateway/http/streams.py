@@ -98,28 +98,53 @@ def last_words(transport: HTTPStreamTransport, value: GoingAway, encode: JSONEnc
     return transport.encode_next({"data": None, "errors": errors}, encode)
 
 
+class Hold:
+    """One stream's operation slot, released once: by the stream's end, or by the response's end if
+    the stream never started (a client gone before its first event), whichever comes first."""
+
+    def __init__(self, streams: HttpStreams, tenant: str) -> None:
+        self._streams, self.tenant, self.released = streams, tenant, False
+
+    def release(self) -> None:
+        if not self.released:
+            self.released = True
+            self._streams.released(self.tenant)
+
+
 class HttpStreams:
     """The open HTTP streams of one app, and their end at shutdown (:meth:`close_all`)."""
 
     def __init__(self, slots: OperationSlots) -> None:
         self._slots = slots
         self._closing = asyncio.Event()
+        self._holds: weakref.WeakKeyDictionary[object, Hold] = weakref.WeakKeyDictionary()
         self.open = 0
 
-    def acquire(self, tenant: str) -> None:
-        """Take ``tenant``'s slot for a new stream, or raise :class:`StreamRefused`."""
+    def acquire(self, tenant: str, owner: object | None) -> Hold:
+        """Take ``tenant``'s slot for a new stream, or raise :class:`StreamRefused`. ``owner`` (the
+        request) gives it back at the latest when its response ends: :meth:`end`."""
         refusal = self._slots.acquire(tenant)
         if refusal is not None:
             raise StreamRefused(refusal)
         self.open += 1
+        hold = Hold(self, tenant)
+        if owner is not None:
+            self._holds[owner] = hold
+        return hold
 
-    def release(self, tenant: str) -> None:
+    def released(self, tenant: str) -> None:
         self._slots.release(tenant)
         self.open -= 1
 
-    def held(self, tenant: str, results: AsyncIterator[Any]) -> AsyncGenerator[Any, None]:
-        """``results`` as the stream sends them, holding ``tenant``'s slot (acquired) until they
-        end, however they end; at shutdown, :func:`going_away` and the end."""
+    def end(self, owner: object) -> None:
+        """``owner``'s response has ended, however: its stream's slot is free (if it still held one)."""
+        hold = self._holds.pop(owner, None)
+        if hold is not None:
+            hold.release()
+
+    def held(self, hold: Hold, results: AsyncIterator[Any]) -> AsyncGenerator[Any, None]:
+        """``results`` as the stream sends them, holding ``hold``'s slot until they end, however
+        they end; at shutdown, :func:`going_away` and the end."""
 
         async def stream() -> AsyncGenerator[Any, None]:
             closing = asyncio.ensure_future(self._closing.wait())
@@ -137,15 +162,17 @@ class HttpStreams:
                         return
                     yield value
             finally:
-                closing.cancel()
-                if following is not None and not following.done():
-                    following.cancel()  # a dropped client or the shutdown: the generator ends first
-                    with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
-                        await asyncio.shield(following)
-                aclose = getattr(results, "aclose", None)
-                if aclose is not None:
-                    await aclose()
-                self.release(tenant)
+                try:
+                    closing.cancel()
+                    if following is not None and not following.done():
+                        following.cancel()  # a dropped client or the shutdown: the generator ends first
+                        with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                            await asyncio.shield(following)
+                    aclose = getattr(results, "aclose", None)
+                    if aclose is not None:
+                        await aclose()
+                finally:
+                    hold.release()  # first of all, whatever the closing above raised
 
         return stream()
 
@@ -226,3 +253,11 @@ def _length_at(data: object, path: list[Any]) -> int:
         else:
             return 0
     return len(data) if isinstance(data, list) else 0
+
+
+async def finished(response: object) -> None:
+    """``response`` has been sent, or given up: a stream's body (its generators, and so its slot
+    and its subscription) is closed now rather than whenever it is collected."""
+    aclose = getattr(getattr(response, "body_iterator", None), "aclose", None)
+    if aclose is not None:
+        await aclose()

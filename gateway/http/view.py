@@ -49,7 +49,7 @@ from gateway.http.rejections import (
     outcome_of,
 )
 from gateway.http.response_cache import ResponseCache
-from gateway.http.streams import TRANSPORTS, HttpStreams, ItemPaths, framed, one_result_for
+from gateway.http.streams import TRANSPORTS, HttpStreams, ItemPaths, finished, framed, one_result_for
 from gateway.http.websockets import (
     LegacyWSHandler,
     TextFramesAdapter,
@@ -108,10 +108,13 @@ class GatewayGraphQL(JsonBodies, GraphQL[Context, None]):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
+        request = Request(scope=scope, receive=receive)
         try:
-            await self._http(Request(scope=scope, receive=receive), scope, receive, send)
+            await self._http(request, scope, receive, send)
         except ClientDisconnect:  # gone before its body was read (or cut off at the body deadline)
             log.info("client disconnected", extra={"fields": {"outcome": "disconnected"}})
+        finally:
+            self.streams.end(request)  # a stream's slot is free once its response ended, however
 
     async def _http(self, request: Request, scope: Scope, receive: Receive, send: Send) -> None:
         key, accept = await self._cache_key(request), request.headers.get("accept")
@@ -143,7 +146,11 @@ class GatewayGraphQL(JsonBodies, GraphQL[Context, None]):
             self._remember(key, context, response)
             if request.method == "GET" and context.result is not None:
                 response = self._cached_get(request, context, response)
-        await negotiated(response, accept, context.result)(scope, receive, send)
+        response = negotiated(response, accept, context.result)
+        try:
+            await response(scope, receive, send)
+        finally:
+            await finished(response)
 
     def _cached_get(self, request: Request, context: Context, response: Response) -> Response:
         codes = error_codes(cast("ExecutionResult", context.result))
@@ -228,16 +235,16 @@ class GatewayGraphQL(JsonBodies, GraphQL[Context, None]):
 
     async def _execute_stream(self, tenant: str, *args: Any, **kwargs: Any) -> Any:
         """A multipart or SSE stream: it holds an operation slot until it ends (``streams.py``)."""
-        self.streams.acquire(tenant)
         request = kwargs.get("request")
+        hold = self.streams.acquire(tenant, request)
         if isinstance(request, Request):
             self._streaming.add(request)  # its events are not operations of their own (as over WebSockets)
         try:
             results = await super().execute_operation(*args, **kwargs)
         except BaseException:
-            self.streams.release(tenant)
+            hold.release()
             raise
-        return self.streams.held(tenant, cast("AsyncIterator[Any]", results))
+        return self.streams.held(hold, cast("AsyncIterator[Any]", results))
 
     def _observe(self, outcome: str, codes: tuple[str, ...], cached: bool = False) -> None:
         observe(self._metrics.operations, outcome, codes, cached)
