@@ -25,6 +25,7 @@ import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
+from cross_web import HTTPException
 from graphql import GraphQLError, get_operation_ast, parse
 from strawberry.http.streaming import (
     AsyncTextStream,
@@ -182,17 +183,33 @@ class HttpStreams:
 
 
 def one_result_for(query: str | None, operation_name: str | None, accept: str | None) -> bool:
-    """An SSE request that is better answered as one JSON result: the client accepts JSON too (urql
-    lists text/event-stream beside it for every operation) and the operation is not a subscription,
-    nor incremental (``@defer``/``@stream``) unless multipart/mixed is accepted too (plain HTTP's
-    incremental answer): else its payloads go out as SSE events. A query then keeps everything plain
-    HTTP has (the response cache, GET caching) and takes no slot."""
+    """A streaming request (SSE, or a multipart subscription's Accept) better answered as one JSON
+    result: the client accepts JSON too (urql lists text/event-stream beside it for every operation,
+    Apollo's subscription Accept ends with application/json), and the operation is not a
+    subscription, nor incremental (``@defer``/``@stream``) unless multipart/mixed is accepted too
+    (plain HTTP's incremental answer; else its payloads go out as SSE events). A query then keeps
+    everything plain HTTP has (the response cache, GET caching) and takes no slot."""
     types = {part.split(";", 1)[0].strip().lower() for part in (accept or "").split(",")}
     if not types & {"application/json", "application/graphql-response+json"}:
         return False
     if _operation_type(query or "", operation_name) in ("subscription", None):
         return False
     return "multipart/mixed" in types or not is_incremental(query or "")
+
+
+MULTIPART_QUERY = (
+    "multipart/mixed;subscriptionSpec=1.0 (Apollo's multipart subscriptions) carries subscriptions "
+    "only, and this operation is a {kind}: send it with Accept: application/json (or "
+    "application/graphql-response+json) for one answer, or text/event-stream for a stream"
+)
+
+
+def subscriptions_only(protocol: str, query: str | None, operation_name: str | None) -> None:
+    """Refuse (406, before a slot is taken) a query or mutation sent for a multipart subscription
+    stream by a client that accepts no JSON answer (one that does gets it: :func:`one_result_for`)."""
+    kind = _operation_type(query or "", operation_name)
+    if protocol == MultipartSubscriptionTransport.protocol and kind not in ("subscription", None):
+        raise HTTPException(406, MULTIPART_QUERY.format(kind=kind))
 
 
 @functools.lru_cache(maxsize=1024)

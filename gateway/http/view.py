@@ -49,7 +49,15 @@ from gateway.http.rejections import (
     outcome_of,
 )
 from gateway.http.response_cache import ResponseCache
-from gateway.http.streams import TRANSPORTS, HttpStreams, ItemPaths, finished, framed, one_result_for
+from gateway.http.streams import (
+    TRANSPORTS,
+    HttpStreams,
+    ItemPaths,
+    finished,
+    framed,
+    one_result_for,
+    subscriptions_only,
+)
 from gateway.http.websockets import (
     LegacyWSHandler,
     TextFramesAdapter,
@@ -189,10 +197,10 @@ class GatewayGraphQL(JsonBodies, GraphQL[Context, None]):
         data = await super().parse_http_body(request)
         if isinstance(data, GraphQLRequestData):
             data.query = await self.persisted.document(data.query, data.extensions)
-            if data.protocol == "sse" and one_result_for(
+            if data.protocol != "http" and one_result_for(
                 data.query, data.operation_name, request.headers.get("accept")
             ):
-                data.protocol = "http"
+                data.protocol = "http"  # a query from a client that takes JSON too: one answer
         return data
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
@@ -235,7 +243,9 @@ class GatewayGraphQL(JsonBodies, GraphQL[Context, None]):
 
     async def _execute_stream(self, tenant: str, *args: Any, **kwargs: Any) -> Any:
         """A multipart or SSE stream: it holds an operation slot until it ends (``streams.py``)."""
-        request = kwargs.get("request")
+        request, data = kwargs.get("request"), kwargs.get("request_data")
+        if isinstance(data, GraphQLRequestData):
+            subscriptions_only(data.protocol, data.query, data.operation_name)  # or a 406, no slot taken
         hold = self.streams.acquire(tenant, request)
         if isinstance(request, Request):
             self._streaming.add(request)  # its events are not operations of their own (as over WebSockets)

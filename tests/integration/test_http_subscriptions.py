@@ -273,3 +273,31 @@ async def test_a_stream_given_up_before_its_first_event_frees_its_slot(emulator:
             }  # fmt: skip
             await app(scope, receive, gone)
     assert statuses == [200, 200, 200]
+
+
+async def test_a_query_with_the_multipart_subscription_accept_is_one_answer_or_a_406_and_takes_no_slot(
+    make_emulator: Callable[..., Emulator], serve: Callable[..., Live]
+) -> None:
+    emulator = make_emulator()
+    [video] = emulator.ids(ALL_SUCCEEDED, 1)
+    live = serve(emulator, GATEWAY_SUBSCRIPTIONS_MAX="1")
+    url = live.url + "/graphql"
+    query = {
+        "query": "query($id: ID!) { transcodeSummary(videoId: $id) { videoId } }",
+        "variables": {"id": video},
+    }
+    only_multipart = "multipart/mixed;subscriptionSpec=1.0"
+    async with (
+        httpx.AsyncClient(timeout=30) as client,
+        client.stream("POST", url, json=subscription([video]), headers={"accept": SSE}) as held,  # the slot
+    ):
+        assert "data" in await anext(events(held, SSE))
+        answered = await client.post(url, json=query, headers={"accept": MULTIPART_SUBSCRIPTION})
+        assert answered.status_code == 200 and answered.headers["content-type"] == "application/json"
+        assert answered.json() == {"data": {"transcodeSummary": {"videoId": video}}}
+        refused = await client.post(url, json=query, headers={"accept": only_multipart})
+        assert refused.status_code == 406
+        [error] = refused.json()["errors"]
+        assert error["extensions"]["code"] == "BAD_REQUEST"
+        assert "multipart/mixed;subscriptionSpec=1.0" in error["message"] and "query" in error["message"]
+        assert "graphql-ws" not in error["message"]
