@@ -17,6 +17,7 @@ import pytest
 
 from gateway.app import create_app
 from gateway.emulator.model import ALL_SUCCEEDED
+from tests.integration.test_subscriptions import GqlWs
 from tests.support.harness import Emulator, gateway_settings
 from tests.support.http_streams import MULTIPART_DEFER, SSE, multipart_parts, sse_events
 from tests.support.server import ThreadedServer
@@ -219,3 +220,20 @@ def test_incremental_is_told_by_the_documents_directives_not_its_text(
     refused = httpx.post(url, json={"query": spaced, "variables": {"ids": [video]}})
     assert refused.status_code == 406
     assert refused.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+
+
+async def test_over_graphql_transport_ws_incremental_delivery_is_a_coded_error(
+    emulator: Emulator, gated: Callable[..., tuple[str, Gate]]
+) -> None:
+    ids = emulator.ids(ALL_SUCCEEDED, 2)
+    url, _ = gated(emulator, set())
+    ws = await GqlWs.open(url.removesuffix("/graphql"))
+    await ws.send(
+        {"id": "s", "type": "subscribe", "payload": {"query": SUMMARIES, "variables": {"ids": ids}}}
+    )
+    refused = await ws.recv()
+    assert refused["type"] == "error" and refused["id"] == "s"
+    [error] = refused["payload"]
+    assert error["extensions"] == {"code": "BAD_REQUEST"}
+    assert "graphql-transport-ws" in error["message"] and "multipart/mixed" in error["message"]
+    await ws.close()
