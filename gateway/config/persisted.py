@@ -78,7 +78,14 @@ def persisted_rows() -> tuple[Row, ...]:
             "with a hash gets `PERSISTED_QUERY_NOT_SUPPORTED`, and the client sends documents"),
         Row(PERSISTED, "apq_max_entries", "GATEWAY_APQ_MAX_ENTRIES", casts.positive_int, 10_000,
             "a whole number >= 1", "documents kept in memory (least recently used dropped first); with "
-            "`GATEWAY_REDIS_URL` they are also shared through Redis, for a day"),
+            "`GATEWAY_REDIS_URL` they are also shared through Redis, for a day. Only a document that "
+            "parsed and validated registers"),
+        Row(PERSISTED, "apq_max_bytes", "GATEWAY_APQ_MAX_BYTES", casts.positive_int, 16 * 1024 * 1024,
+            "bytes >= 1", "the documents' total size in memory, in bytes (least recently used dropped "
+            "first, as for the count)"),
+        Row(PERSISTED, "apq_max_document_bytes", "GATEWAY_APQ_MAX_DOCUMENT_BYTES", casts.positive_int,
+            32 * 1024, "bytes >= 1", "the largest document that registers, in bytes: a larger one runs "
+            "but isn't kept (in memory or Redis), so its hash alone stays `PersistedQueryNotFound`"),
         Row(PERSISTED, "persisted_only", ONLY, casts.boolean, False, "true or false",
             "a safelist: only the documents of `GATEWAY_PERSISTED_QUERIES_FILE` run (by hash, or by their "
             "exact text); anything else is `PERSISTED_QUERY_NOT_IN_LIST` (400), and nothing registers"),

@@ -227,6 +227,8 @@ class Settings:
     shutdown_drain: float = _default("shutdown_drain")
     apq: bool = _default("apq")
     apq_max_entries: int = _default("apq_max_entries")
+    apq_max_bytes: int = _default("apq_max_bytes")
+    apq_max_document_bytes: int = _default("apq_max_document_bytes")
     persisted_only: bool = _default("persisted_only")
     persisted_documents: tuple[tuple[str, str], ...] = field(
         default=_default("persisted_documents"), repr=False

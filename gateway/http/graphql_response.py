@@ -11,11 +11,11 @@ spec asks for that legacy type.
 
 from __future__ import annotations
 
-import re
+import functools
 from collections.abc import Iterable
 from typing import Any
 
-from graphql import GraphQLError
+from graphql import BREAK, DirectiveNode, GraphQLError, Visitor, parse, visit
 from starlette.responses import Response, StreamingResponse
 
 MEDIA_TYPE = "application/graphql-response+json"
@@ -68,7 +68,6 @@ def negotiated(response: Response, accept: str | None, result: object | None) ->
     return response
 
 
-_INCREMENTAL = re.compile(r"@(defer|stream)\b")
 NOT_ACCEPTABLE = (
     "This operation uses incremental delivery (@defer or @stream), and its answer is a stream: send "
     "Accept: multipart/mixed (Apollo Client and urql do) or text/event-stream"
@@ -77,10 +76,35 @@ NOT_ACCEPTABLE = (
 
 def needs_multipart(query: str | None, accept: str | None) -> bool:
     """An operation with ``@defer``/``@stream`` from a client that can't read a multipart answer (as
-    Apollo Server, answered 406 before it runs)."""
-    if not query or not _INCREMENTAL.search(query):
+    Apollo Server, answered 406 before it runs). An SSE client never gets here: its stream carries
+    the payloads (``streams.one_result_for``)."""
+    if not query or not is_incremental(query):
         return False
     return "multipart/mixed" not in (accept or "").lower()
+
+
+class _Incremental(Visitor):
+    found = False
+
+    def enter_directive(self, node: DirectiveNode, *_: object) -> object:
+        if node.name.value in ("defer", "stream"):
+            self.found = True
+            return BREAK
+        return None
+
+
+@functools.lru_cache(maxsize=1024)
+def is_incremental(query: str) -> bool:
+    """The document uses ``@defer`` or ``@stream``: its directive nodes say so, not its text (a
+    comment naming them is no directive, ``@ defer`` is one). A document that doesn't parse: no (the
+    executor says what is wrong with it)."""
+    try:
+        document = parse(query, no_location=True)
+    except GraphQLError:
+        return False
+    visitor = _Incremental()
+    visit(document, visitor)
+    return visitor.found
 
 
 def accepts_json(accept: str | None) -> bool:

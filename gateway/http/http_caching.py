@@ -2,7 +2,9 @@
 ``Cache-Control`` max-age from the shortest TTL of the summaries behind the answer, an ``ETag`` of
 its bytes, and 304 for a matching ``If-None-Match``; so a CDN or the browser can answer status
 polls. ``private`` when API keys are on (an answer is the key holder's); an answer with errors other
-than ``VIDEO_NOT_FOUND`` is ``no-store``."""
+than ``VIDEO_NOT_FOUND`` is ``no-store``, and so is every other GET answer of ``/graphql`` that says
+nothing itself (:class:`NoStoreGets`: a refusal, ``PersistedQueryNotFound``, a 401, a 400), so no
+CDN keeps one for the URL."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import hashlib
 import math
 
 from starlette.responses import Response, StreamingResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 VARY = "Accept"  # the content type follows it (graphql_response.py)
 
@@ -57,3 +60,25 @@ def cached_get(
         return response
     cacheable = set(codes) <= {"VIDEO_NOT_FOUND"}
     return with_cache_headers(response, cache_control(cacheable, ttl, private=private), if_none_match)
+
+
+class NoStoreGets:
+    """``Cache-Control: no-store`` on a GET answer that has no ``Cache-Control`` of its own: only a
+    cacheable success (:func:`cached_get`) says how long it keeps."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_no_store(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                if not any(name.lower() == b"cache-control" for name, _ in headers):
+                    message["headers"] = [*headers, (b"cache-control", b"no-store")]
+            await send(message)
+
+        await self.app(scope, receive, send_no_store)

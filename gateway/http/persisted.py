@@ -4,13 +4,17 @@ safelist (``GATEWAY_PERSISTED_ONLY``).
 
 - a hash alone, known: its document runs; unknown: ``PersistedQueryNotFound`` (HTTP 200, the exact
   shape both clients look for), and the client sends the hash again with the document;
-- a hash with its document: registered once the hash is checked (a mismatch is ``BAD_USER_INPUT``);
+- a hash with its document: the hash is checked (a mismatch is ``BAD_USER_INPUT``), and the
+  document registers once it has parsed and validated (:meth:`PersistedQueries.validated`, called by
+  the schema's ``ValidDocuments`` extension, on every transport), as Apollo Server does: a broken
+  document never stands behind a hash;
 - safelist mode: only the documents of the start-up file run, by hash or by their exact text;
   anything else is ``PERSISTED_QUERY_NOT_IN_LIST`` (400), and nothing registers.
 
-Documents are kept in a bounded in-memory LRU and, with ``GATEWAY_REDIS_URL``, in Redis too (under
-``vodgw:apq:<sha256>``, for a day), so a document registered on one replica is known to all. Redis
-failing only makes a miss: the client then sends the document again.
+Documents are kept in an in-memory LRU bounded by count and by total bytes and, with
+``GATEWAY_REDIS_URL``, in Redis too (under ``vodgw:apq:<sha256>``, for a day), so a document
+registered on one replica is known to all. A document over ``GATEWAY_APQ_MAX_DOCUMENT_BYTES`` runs
+but registers nowhere. Redis failing only makes a miss: the client then sends the document again.
 """
 
 from __future__ import annotations
@@ -52,11 +56,13 @@ def _bad(message: str, code: ErrorCode = ErrorCode.BAD_REQUEST) -> CodedRefusal:
 
 
 class DocumentStore:
-    """Documents by hash: an LRU of ``max_entries`` in memory, in front of Redis once shared."""
+    """Documents by hash: an LRU of ``max_entries`` and ``max_bytes`` (their UTF-8 sizes) in memory,
+    in front of Redis once shared; a document over ``max_document_bytes`` is kept in neither."""
 
-    def __init__(self, max_entries: int) -> None:
-        self._max = max_entries
-        self._memory: OrderedDict[str, str] = OrderedDict()
+    def __init__(self, max_entries: int, max_bytes: int = 2**62, max_document_bytes: int = 2**62) -> None:
+        self._max, self._max_bytes, self._max_document = max_entries, max_bytes, max_document_bytes
+        self._memory: OrderedDict[str, tuple[str, int]] = OrderedDict()
+        self.bytes = 0
         self._redis: aioredis.Redis | None = None
         self._link: RedisLink | None = None
 
@@ -67,11 +73,14 @@ class DocumentStore:
     def __len__(self) -> int:
         return len(self._memory)
 
+    def __contains__(self, digest: object) -> bool:
+        return digest in self._memory
+
     async def get(self, digest: str) -> str | None:
-        document = self._memory.get(digest)
-        if document is not None:
+        kept = self._memory.get(digest)
+        if kept is not None:
             self._memory.move_to_end(digest)
-            return document
+            return kept[0]
         if self._redis is None or not self._usable():
             return None
         try:
@@ -87,20 +96,32 @@ class DocumentStore:
         self._remember(digest, document)
         return document
 
-    async def put(self, digest: str, document: str) -> None:
+    async def put(self, digest: str, document: str) -> bool:
+        """Keep ``document`` (False: it is over the size bound, and kept nowhere)."""
+        encoded = document.encode()
+        if len(encoded) > self._max_document:
+            return False
         self._remember(digest, document)
         if self._redis is None or not self._usable():
-            return
+            return True
         try:
-            await self._redis.set(KEY_PREFIX + "apq:" + digest, document.encode(), ex=SHARED_FOR)
+            await self._redis.set(KEY_PREFIX + "apq:" + digest, encoded, ex=SHARED_FOR)
         except REDIS_FAILURES as exc:
             self._failed(exc)
+        return True
 
     def _remember(self, digest: str, document: str) -> None:
-        self._memory[digest] = document
-        self._memory.move_to_end(digest)
-        while len(self._memory) > self._max:
-            self._memory.popitem(last=False)
+        size = len(document.encode())
+        if size > min(self._max_document, self._max_bytes):
+            return
+        previous = self._memory.pop(digest, None)
+        if previous is not None:
+            self.bytes -= previous[1]
+        self._memory[digest] = (document, size)
+        self.bytes += size
+        while len(self._memory) > self._max or self.bytes > self._max_bytes:
+            _, (_, dropped) = self._memory.popitem(last=False)
+            self.bytes -= dropped
 
     def _usable(self) -> bool:
         if self._link is None:
@@ -120,7 +141,9 @@ class PersistedQueries:
         self.enabled = settings.apq
         self.only = settings.persisted_only
         self.safelist: Mapping[str, str] = dict(settings.persisted_documents)
-        self.store = store or DocumentStore(settings.apq_max_entries)
+        self.store = store or DocumentStore(
+            settings.apq_max_entries, settings.apq_max_bytes, settings.apq_max_document_bytes
+        )
 
     async def document(self, query: str | None, extensions: Mapping[str, Any] | None) -> str | None:
         """The document to run (``query`` itself, when there's no hash), or raise the refusal."""
@@ -144,8 +167,21 @@ class PersistedQueries:
             return document
         if sha256_hex(query) != digest:
             raise _bad("provided sha does not match query", ErrorCode.BAD_USER_INPUT)
+        return query  # registered once it has parsed and validated: validated()
+
+    async def validated(self, query: str, extensions: Mapping[str, Any] | None) -> None:
+        """``query`` parsed and validated: register it under its hash if the request brought both
+        (a hash alone ran a document already known: nothing to do)."""
+        persisted = (extensions or {}).get("persistedQuery")
+        if persisted is None or self.only or not self.enabled:
+            return
+        try:
+            digest = _digest_of(persisted)
+        except CodedRefusal:
+            return
+        if digest in self.safelist or digest in self.store or sha256_hex(query) != digest:
+            return
         await self.store.put(digest, query)
-        return query
 
 
 def _digest_of(persisted: object) -> str:

@@ -14,6 +14,33 @@ from gateway.schema.errors import ErrorCode, envelope
 
 log = logging.getLogger("gateway.graphql")
 
+NO_QUERY = (
+    'No GraphQL query in the request: POST JSON {"query": ...} or GET ?query=...; '
+    "a browser opening this URL gets the GraphiQL explorer (unless GATEWAY_GRAPHIQL=false)"
+)
+NO_STREAM = (
+    ": a plain HTTP request gets one result, and a subscription has many. Subscribe over a "
+    "WebSocket (graphql-transport-ws or graphql-ws), or over HTTP with a streaming Accept header: "
+    "multipart/mixed;subscriptionSpec=1.0 (Apollo Client) or text/event-stream (graphql-sse)"
+)
+UNSUPPORTED_TYPE = "Unsupported content type: POST a body of Content-Type application/json"
+CODE_BY_STATUS = {  # the view's HTTP refusals (Strawberry's HTTPException): their codes
+    400: ErrorCode.BAD_REQUEST,
+    404: ErrorCode.NOT_FOUND,
+    405: ErrorCode.METHOD_NOT_ALLOWED,
+    406: ErrorCode.BAD_REQUEST,
+    415: ErrorCode.BAD_REQUEST,
+}
+
+
+def error_codes(result: Any) -> tuple[str, ...]:
+    """The codes of ``result``'s errors, sorted, once each."""
+    return tuple(sorted({str((e.extensions or {}).get("code")) for e in result.errors or ()}))
+
+
+def outcome_of(codes: tuple[str, ...], data: object) -> str:
+    return "ok" if not codes else ("partial" if data else "error")
+
 
 def observe(counter: Any, outcome: str, codes: tuple[str, ...] = (), cached: bool = False) -> None:
     """An operation's count (``counter``: the operations metric, by outcome) and its log line."""

@@ -17,6 +17,7 @@ from gateway.http.auth import ApiKeys, RequireApiKey
 from gateway.http.callbacks import callback_route
 from gateway.http.csrf import CSRF_MESSAGE, looks_forged
 from gateway.http.draining import Draining
+from gateway.http.http_caching import NoStoreGets
 from gateway.http.rejections import reject
 from gateway.http.view import GatewayGraphQL, parts_of
 from gateway.http.worker_metrics import WorkerMetrics
@@ -100,6 +101,7 @@ def routes(
         readiness_endpoint(draining),
         metrics_endpoint(metrics, workers),
         Mount("/graphql/static", app=explorer.static_app()),
-        Route("/graphql", graphql, middleware=guard),  # every method: the view answers 405 as GraphQL JSON
+        # every method: the view answers 405 as GraphQL JSON; a GET refusal (the guard's too) is no-store
+        Route("/graphql", graphql, middleware=[Middleware(NoStoreGets), *guard]),
         WebSocketRoute("/graphql", graphql, middleware=guard),
     ]

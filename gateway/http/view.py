@@ -5,6 +5,7 @@ codes and masking are the schema's (``schema/errors.py``); WebSocket specifics a
 
 from __future__ import annotations
 
+import functools
 import logging
 import weakref
 from collections.abc import AsyncIterator
@@ -37,9 +38,26 @@ from gateway.http.graphql_response import (
 )
 from gateway.http.http_caching import cached_get
 from gateway.http.persisted import PersistedQueries
-from gateway.http.rejections import CodedRefusal, observe
+from gateway.http.rejections import (
+    CODE_BY_STATUS,
+    NO_QUERY,
+    NO_STREAM,
+    UNSUPPORTED_TYPE,
+    CodedRefusal,
+    error_codes,
+    observe,
+    outcome_of,
+)
 from gateway.http.response_cache import ResponseCache
-from gateway.http.streams import TRANSPORTS, HttpStreams, ItemPaths, one_result_for
+from gateway.http.streams import (
+    TRANSPORTS,
+    HttpStreams,
+    ItemPaths,
+    finished,
+    framed,
+    one_result_for,
+    subscriptions_only,
+)
 from gateway.http.websockets import (
     LegacyWSHandler,
     TextFramesAdapter,
@@ -57,33 +75,11 @@ from gateway.schema.errors import ErrorCode, envelope
 
 log = logging.getLogger("gateway.graphql")
 
-NO_QUERY = (
-    'No GraphQL query in the request: POST JSON {"query": ...} or GET ?query=...; '
-    "a browser opening this URL gets the GraphiQL explorer (unless GATEWAY_GRAPHIQL=false)"
-)
-NO_STREAM = (
-    ": a plain HTTP request gets one result, and a subscription has many. Subscribe over a "
-    "WebSocket (graphql-transport-ws or graphql-ws), or over HTTP with a streaming Accept header: "
-    "multipart/mixed;subscriptionSpec=1.0 (Apollo Client) or text/event-stream (graphql-sse)"
-)
-UNSUPPORTED_TYPE = "Unsupported content type: POST a body of Content-Type application/json"
-_CODE_BY_STATUS = {
-    400: ErrorCode.BAD_REQUEST,
-    404: ErrorCode.NOT_FOUND,
-    405: ErrorCode.METHOD_NOT_ALLOWED,
-    406: ErrorCode.BAD_REQUEST,
-    415: ErrorCode.BAD_REQUEST,
-}
-
 
 def parts_of(connection: Request | WebSocket) -> Parts:
     """The running parts, from the app's lifespan state (``app.State``)."""
     parts: Parts = connection.state.parts
     return parts
-
-
-def error_codes(result: ExecutionResult) -> tuple[str, ...]:
-    return tuple(sorted({str((e.extensions or {}).get("code")) for e in result.errors or ()}))
 
 
 class GatewayGraphQL(JsonBodies, GraphQL[Context, None]):
@@ -120,10 +116,13 @@ class GatewayGraphQL(JsonBodies, GraphQL[Context, None]):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
+        request = Request(scope=scope, receive=receive)
         try:
-            await self._http(Request(scope=scope, receive=receive), scope, receive, send)
+            await self._http(request, scope, receive, send)
         except ClientDisconnect:  # gone before its body was read (or cut off at the body deadline)
             log.info("client disconnected", extra={"fields": {"outcome": "disconnected"}})
+        finally:
+            self.streams.end(request)  # a stream's slot is free once its response ended, however
 
     async def _http(self, request: Request, scope: Scope, receive: Receive, send: Send) -> None:
         key, accept = await self._cache_key(request), request.headers.get("accept")
@@ -147,7 +146,7 @@ class GatewayGraphQL(JsonBodies, GraphQL[Context, None]):
             response = JSONResponse(refusal_body(exc.body(), accept), status_code=exc.status_code)
             self._observe("rejected", (exc.code,))
         except HTTPException as exc:
-            code = _CODE_BY_STATUS.get(exc.status_code, ErrorCode.BAD_REQUEST)
+            code = CODE_BY_STATUS.get(exc.status_code, ErrorCode.BAD_REQUEST)
             reason = exc.reason + (NO_STREAM if exc.reason.startswith("subscriptions are not") else "")
             response = JSONResponse(refusal_body(envelope(reason, code), accept), status_code=exc.status_code)
             self._observe("rejected", (code.value,))  # a line and a count, like 401 and 413
@@ -155,7 +154,11 @@ class GatewayGraphQL(JsonBodies, GraphQL[Context, None]):
             self._remember(key, context, response)
             if request.method == "GET" and context.result is not None:
                 response = self._cached_get(request, context, response)
-        await negotiated(response, accept, context.result)(scope, receive, send)
+        response = negotiated(response, accept, context.result)
+        try:
+            await response(scope, receive, send)
+        finally:
+            await finished(response)
 
     def _cached_get(self, request: Request, context: Context, response: Response) -> Response:
         codes = error_codes(cast("ExecutionResult", context.result))
@@ -174,6 +177,7 @@ class GatewayGraphQL(JsonBodies, GraphQL[Context, None]):
             tenant,
             source.flow,
         )
+        context.on_valid_document = self.persisted.validated
         return context
 
     @staticmethod
@@ -193,10 +197,10 @@ class GatewayGraphQL(JsonBodies, GraphQL[Context, None]):
         data = await super().parse_http_body(request)
         if isinstance(data, GraphQLRequestData):
             data.query = await self.persisted.document(data.query, data.extensions)
-            if data.protocol == "sse" and one_result_for(
+            if data.protocol != "http" and one_result_for(
                 data.query, data.operation_name, request.headers.get("accept")
             ):
-                data.protocol = "http"
+                data.protocol = "http"  # a query from a client that takes JSON too: one answer
         return data
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
@@ -221,7 +225,7 @@ class GatewayGraphQL(JsonBodies, GraphQL[Context, None]):
             return
         codes = error_codes(cast("ExecutionResult", result))
         if set(codes) <= {ErrorCode.VIDEO_NOT_FOUND.value} and context.videos <= context.versions.keys():
-            outcome = _outcome(codes, result.data)
+            outcome = outcome_of(codes, result.data)
             self._responses.put(key, bytes(response.body), outcome, codes, context.versions)
 
     async def execute_operation(self, *args: Any, **kwargs: Any) -> Any:
@@ -239,19 +243,26 @@ class GatewayGraphQL(JsonBodies, GraphQL[Context, None]):
 
     async def _execute_stream(self, tenant: str, *args: Any, **kwargs: Any) -> Any:
         """A multipart or SSE stream: it holds an operation slot until it ends (``streams.py``)."""
-        self.streams.acquire(tenant)
-        request = kwargs.get("request")
+        request, data = kwargs.get("request"), kwargs.get("request_data")
+        if isinstance(data, GraphQLRequestData):
+            subscriptions_only(data.protocol, data.query, data.operation_name)  # or a 406, no slot taken
+        hold = self.streams.acquire(tenant, request)
         if isinstance(request, Request):
             self._streaming.add(request)  # its events are not operations of their own (as over WebSockets)
         try:
             results = await super().execute_operation(*args, **kwargs)
         except BaseException:
-            self.streams.release(tenant)
+            hold.release()
             raise
-        return self.streams.held(tenant, cast("AsyncIterator[Any]", results))
+        return self.streams.held(hold, cast("AsyncIterator[Any]", results))
 
     def _observe(self, outcome: str, codes: tuple[str, ...], cached: bool = False) -> None:
         observe(self._metrics.operations, outcome, codes, cached)
+
+    def _stream_result(self, request: Any, result: Any, transport: Any) -> Any:
+        """Strawberry's, except a stream's end at shutdown, which clients retry (``streams.py``)."""
+        process = functools.partial(self._process_stream_result, request)
+        return framed(result, transport, process, self.encode_json_string)
 
     async def _process_stream_result(self, request: Any, value: Any, all_pending: list[Any]) -> Any:
         response, pending = await super()._process_stream_result(request, value, all_pending)
@@ -284,9 +295,5 @@ class GatewayGraphQL(JsonBodies, GraphQL[Context, None]):
             data["extensions"] = result.extensions
         codes = error_codes(result)
         if not (isinstance(request, Request) and request in self._streaming):
-            self._observe(_outcome(codes, result.data), codes)
+            self._observe(outcome_of(codes, result.data), codes)
         return data
-
-
-def _outcome(codes: tuple[str, ...], data: object) -> str:
-    return "ok" if not codes else ("partial" if data else "error")

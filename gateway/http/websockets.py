@@ -10,11 +10,15 @@ from collections.abc import AsyncGenerator, Mapping
 from typing import Any
 
 import orjson
+from graphql import GraphQLError
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http.exceptions import NonJsonMessageReceived, NonTextMessageReceived, WebSocketDisconnected
-from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+    Operation,
+)
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     ConnectionInitMessage as TransportInitMessage,
 )
@@ -100,7 +104,19 @@ def check_connection_key(context: Context, keys: ApiKeys) -> str | None:
     return tenant
 
 
+INCREMENTAL_OVER_WS = (
+    "Incremental delivery (@defer, @stream) is not supported over graphql-transport-ws: send the "
+    "operation over HTTP with Accept: multipart/mixed or text/event-stream"
+)
+
+
 class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    async def _reject_incremental_delivery(self, operation: Operation[Context, None]) -> None:
+        """Strawberry's refusal of an incremental result (the hook it calls when a result is one),
+        with the gateway's code: every error a client sees has one."""
+        error = GraphQLError(INCREMENTAL_OVER_WS, extensions={"code": ErrorCode.BAD_REQUEST.value})
+        await operation.send_initial_errors([error])
+
     async def handle_message(self, message: Any) -> None:
         problem = transport_problem(message)
         if problem is not None:

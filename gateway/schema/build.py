@@ -17,6 +17,7 @@ from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from gateway.config.settings import Settings
+from gateway.schema.documents import ValidDocuments
 from gateway.schema.errors import CodedErrors, coded_increments
 from gateway.schema.executor import ProjectingExecutor
 from gateway.schema.federation import FederatedQuery
@@ -70,6 +71,7 @@ def build_schema(settings: Settings, *, traced: bool = False) -> GatewaySchema:
         lambda: CodedParserCache(maxsize=1024),
         lambda: AddValidationRules(rules),
         lambda: IdentityValidationCache(validations),
+        ValidDocuments,  # a persisted query's document registers once it validated
         lambda: IdBudget(max_ids=settings.max_ids),
     ]
     if traced:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +37,11 @@ class Context:
     flow: Flow | None = None
     # an HTTP operation's result, for the response cache
     result: ExecutionResult | GraphQLExecutionResult | None = field(default=None, repr=False)
+    # called with the document and the request's extensions once it parsed and validated
+    # (``schema/documents.py``): persisted queries register it then
+    on_valid_document: Callable[[str, Mapping[str, Any] | None], Awaitable[None]] | None = field(
+        default=None, repr=False
+    )
 
     # the videos whose outcomes this operation used: a callback about one drops the cached answer
     videos: set[str] = field(default_factory=set)

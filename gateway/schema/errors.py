@@ -156,7 +156,8 @@ def _wrong_transport(
         "subscriptions need a WebSocket (graphql-transport-ws or graphql-ws), or a streaming "
         "Accept header (multipart/mixed or text/event-stream)"
         if kind == "subscription"
-        else "graphql-ws runs subscriptions only: send queries over HTTP or graphql-transport-ws"
+        else "graphql-ws and multipart/mixed;subscriptionSpec=1.0 run subscriptions only, and a GET "
+        "queries only: send queries over HTTP or graphql-transport-ws, mutations as a POST"
     )
     return _with(
         error, f"{error.message} here: {hint}", {"code": ErrorCode.BAD_REQUEST.value, "operationType": kind}

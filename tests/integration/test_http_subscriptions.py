@@ -6,12 +6,14 @@ poller, its operation caps and the route's API key."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
 import pytest
 
+from gateway.app import create_app
 from gateway.emulator.model import ALL_SUCCEEDED, PROCESSING
 from tests.integration.test_subscriptions import (
     FINAL,
@@ -26,7 +28,7 @@ from tests.integration.test_subscriptions import (
     state_of_event,
     wait_until,
 )
-from tests.support.harness import Emulator, LogRecords
+from tests.support.harness import Emulator, LogRecords, gateway_settings
 from tests.support.http_streams import MULTIPART_SUBSCRIPTION, SSE, multipart_parts, sse_events
 
 __all__ = ["serve"]  # the fixture, shared with the WebSocket tests
@@ -241,3 +243,61 @@ async def test_a_streams_events_are_not_counted_as_operations(
         results = [result async for result in events(r, SSE)]
     assert len(results) == 4  # three events and the end
     assert operations() == before
+
+
+async def test_a_stream_given_up_before_its_first_event_frees_its_slot(emulator: Emulator) -> None:
+    """The client is gone when the response starts (the server's send raises, as uvicorn's does):
+    the stream's generator never runs, and its slot is freed all the same. With one slot in all,
+    each of these requests would be refused 429 after the first if one were kept."""
+    app = create_app(gateway_settings(emulator.url, GATEWAY_SUBSCRIPTIONS_MAX="1"))
+    body = json.dumps(subscription(emulator.ids(PROCESSING, 1))).encode()
+    statuses: list[int] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def gone(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            statuses.append(message["status"])
+            if message["status"] == 200:  # a stream, about to start
+                raise OSError("the client is gone")
+
+    async with app.router.lifespan_context(app) as state:
+        for accept in (SSE, MULTIPART_SUBSCRIPTION, SSE):
+            headers = [(b"content-type", b"application/json"), (b"accept", accept.encode())]
+            scope = {
+                "type": "http", "asgi": {"version": "3.0", "spec_version": "2.4"}, "http_version": "1.1",
+                "method": "POST", "scheme": "http", "path": "/graphql", "raw_path": b"/graphql",
+                "query_string": b"", "root_path": "", "headers": headers, "server": ("test", 80),
+                "client": ("127.0.0.1", 1), "state": dict(state or {}),
+            }  # fmt: skip
+            await app(scope, receive, gone)
+    assert statuses == [200, 200, 200]
+
+
+async def test_a_query_with_the_multipart_subscription_accept_is_one_answer_or_a_406_and_takes_no_slot(
+    make_emulator: Callable[..., Emulator], serve: Callable[..., Live]
+) -> None:
+    emulator = make_emulator()
+    [video] = emulator.ids(ALL_SUCCEEDED, 1)
+    live = serve(emulator, GATEWAY_SUBSCRIPTIONS_MAX="1")
+    url = live.url + "/graphql"
+    query = {
+        "query": "query($id: ID!) { transcodeSummary(videoId: $id) { videoId } }",
+        "variables": {"id": video},
+    }
+    only_multipart = "multipart/mixed;subscriptionSpec=1.0"
+    async with (
+        httpx.AsyncClient(timeout=30) as client,
+        client.stream("POST", url, json=subscription([video]), headers={"accept": SSE}) as held,  # the slot
+    ):
+        assert "data" in await anext(events(held, SSE))
+        answered = await client.post(url, json=query, headers={"accept": MULTIPART_SUBSCRIPTION})
+        assert answered.status_code == 200 and answered.headers["content-type"] == "application/json"
+        assert answered.json() == {"data": {"transcodeSummary": {"videoId": video}}}
+        refused = await client.post(url, json=query, headers={"accept": only_multipart})
+        assert refused.status_code == 406
+        [error] = refused.json()["errors"]
+        assert error["extensions"]["code"] == "BAD_REQUEST"
+        assert "multipart/mixed;subscriptionSpec=1.0" in error["message"] and "query" in error["message"]
+        assert "graphql-ws" not in error["message"]

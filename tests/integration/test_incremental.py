@@ -17,6 +17,7 @@ import pytest
 
 from gateway.app import create_app
 from gateway.emulator.model import ALL_SUCCEEDED
+from tests.integration.test_subscriptions import GqlWs
 from tests.support.harness import Emulator, gateway_settings
 from tests.support.http_streams import MULTIPART_DEFER, SSE, multipart_parts, sse_events
 from tests.support.server import ThreadedServer
@@ -180,3 +181,59 @@ def test_without_a_multipart_accept_an_incremental_operation_is_406_before_it_ru
     [error] = response.json()["errors"]
     assert error["extensions"]["code"] == "BAD_REQUEST" and "multipart/mixed" in error["message"]
     assert emulator.accepted_calls == 0
+
+
+@pytest.mark.parametrize(
+    "query", [SUMMARIES, VIDEOS.replace("@stream", "@ stream")], ids=["stream", "spaced"]
+)
+async def test_a_client_accepting_sse_and_json_gets_incremental_payloads_as_sse_events(
+    query: str, emulator: Emulator, gated: Callable[..., tuple[str, Gate]]
+) -> None:
+    """urql and graphql-sse list text/event-stream with JSON: an incremental query stays a stream."""
+    ids = emulator.ids(ALL_SUCCEEDED, 2)
+    url, _ = gated(emulator, set())
+    body = {"query": query, "variables": {"ids": ids}}
+    async with (
+        httpx.AsyncClient(timeout=30) as client,
+        client.stream("POST", url, json=body, headers={"accept": f"{SSE}, application/json"}) as r,
+    ):
+        assert r.status_code == 200 and r.headers["content-type"] == SSE
+        events = [(event, data) async for event, data in sse_events(r)]
+    assert events[-1] == ("complete", None)
+    received = [data for event, data in events if event == "next"]
+    assert received[0]["hasNext"] is True and received[-1]["hasNext"] is False
+    assert [
+        item.get("videoId") or item["transcodeSummary"]["videoId"] for item in streamed_items(received)
+    ] == ids
+
+
+def test_incremental_is_told_by_the_documents_directives_not_its_text(
+    emulator: Emulator, gated: Callable[..., tuple[str, Gate]]
+) -> None:
+    [video] = emulator.ids(ALL_SUCCEEDED, 1)
+    url, _ = gated(emulator, set())
+    commented = "query($ids: [ID!]!) {\n  # no @defer here, nor @stream\n  transcodeSummaries(videoIds: $ids) { videoId }\n}"
+    plain = httpx.post(url, json={"query": commented, "variables": {"ids": [video]}})
+    assert plain.status_code == 200
+    assert plain.json() == {"data": {"transcodeSummaries": [{"videoId": video}]}}
+    spaced = SUMMARIES.replace("@stream", "@ stream")  # a directive all the same
+    refused = httpx.post(url, json={"query": spaced, "variables": {"ids": [video]}})
+    assert refused.status_code == 406
+    assert refused.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+
+
+async def test_over_graphql_transport_ws_incremental_delivery_is_a_coded_error(
+    emulator: Emulator, gated: Callable[..., tuple[str, Gate]]
+) -> None:
+    ids = emulator.ids(ALL_SUCCEEDED, 2)
+    url, _ = gated(emulator, set())
+    ws = await GqlWs.open(url.removesuffix("/graphql"))
+    await ws.send(
+        {"id": "s", "type": "subscribe", "payload": {"query": SUMMARIES, "variables": {"ids": ids}}}
+    )
+    refused = await ws.recv()
+    assert refused["type"] == "error" and refused["id"] == "s"
+    [error] = refused["payload"]
+    assert error["extensions"] == {"code": "BAD_REQUEST"}
+    assert "graphql-transport-ws" in error["message"] and "multipart/mixed" in error["message"]
+    await ws.close()

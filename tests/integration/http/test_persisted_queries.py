@@ -52,6 +52,37 @@ def test_unknown_hash_then_register_then_the_hash_alone_runs(emulator: Emulator,
     assert wrong.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
 
 
+def test_only_a_document_that_parses_and_validates_registers(emulator: Emulator, gateway: Gateway) -> None:
+    for broken, code in (("{ nope", "GRAPHQL_PARSE_FAILED"), ("{ nope }", "GRAPHQL_VALIDATION_FAILED")):
+        sent = httpx.post(gateway.graphql_url, json={"query": broken, "extensions": persisted(broken)})
+        assert sent.json()["errors"][0]["extensions"]["code"] == code
+        by_hash = httpx.post(gateway.graphql_url, json={"extensions": persisted(broken)})
+        assert by_hash.json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
+    valid_but_bad_variables = {"query": QUERY, "variables": {"id": None}, "extensions": persisted(QUERY)}
+    refused = httpx.post(gateway.graphql_url, json=valid_but_bad_variables)
+    assert refused.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    [video] = emulator.ids(ALL_SUCCEEDED, 1)
+    assert get(gateway, {"id": video}).json()["data"]["transcodeSummary"]["videoId"] == video  # it validated
+
+
+async def test_over_websockets_too_only_a_valid_document_registers(
+    emulator: Emulator, gateway: Gateway
+) -> None:
+    broken = "subscription { nope }"
+    ws = await GqlWs.open(gateway.url)
+    await ws.send(
+        {"id": "a", "type": "subscribe", "payload": {"query": broken, "extensions": persisted(broken)}}
+    )
+    first = await ws.recv()
+    assert first["type"] == "error"
+    assert first["payload"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    await ws.send({"id": "b", "type": "subscribe", "payload": {"extensions": persisted(broken)}})
+    second = await ws.recv()
+    assert second["type"] == "error"
+    assert second["payload"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
+    await ws.close()
+
+
 def test_get_answers_carry_cache_headers_from_the_summaries_ttls_and_304(
     emulator: Emulator, make_gateway: Callable[..., Gateway]
 ) -> None:
@@ -78,6 +109,26 @@ def test_get_answers_carry_cache_headers_from_the_summaries_ttls_and_304(
     assert get(gw, {"id": done}, {"if-none-match": '"other"'}).status_code == 200
 
 
+def test_every_get_answer_but_a_cacheable_success_is_no_store(emulator: Emulator, gateway: Gateway) -> None:
+    [video] = emulator.ids(ALL_SUCCEEDED, 1)
+    unknown = get(gateway, {"id": video})
+    assert unknown.json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
+    assert unknown.headers["cache-control"] == "no-store"
+    url = gateway.graphql_url
+    broken = httpx.get(url, params={"query": "{ nope"})
+    assert broken.json()["errors"][0]["extensions"]["code"] == "GRAPHQL_PARSE_FAILED"
+    assert broken.headers["cache-control"] == "no-store"
+    for refused, status in (
+        (httpx.get(url, params={"variables": "{}"}), 400),  # no query
+        (httpx.get(url, params={"query": "{ __typename }", "extensions": "[]"}), 400),
+        (httpx.get(url, params={"query": "mutation { x }"}), 400),
+    ):
+        assert refused.status_code == status, refused.text
+        assert refused.headers["cache-control"] == "no-store", refused.request.url
+    answered = httpx.get(url, params={"query": "{ __typename }"})
+    assert answered.headers["cache-control"] == "public, max-age=30"  # a success says its own
+
+
 def test_with_api_keys_the_answers_are_private(
     emulator: Emulator, make_gateway: Callable[..., Gateway]
 ) -> None:
@@ -87,7 +138,8 @@ def test_with_api_keys_the_answers_are_private(
     [done] = emulator.ids(ALL_SUCCEEDED, 1)
     register = {"query": QUERY, "variables": {"id": done}, "extensions": persisted(QUERY)}
     assert httpx.post(gw.graphql_url, json=register, headers=auth).status_code == 200
-    assert get(gw, {"id": done}).status_code == 401
+    unauthenticated = get(gw, {"id": done})
+    assert unauthenticated.status_code == 401 and unauthenticated.headers["cache-control"] == "no-store"
     assert get(gw, {"id": done}, auth).headers["cache-control"] == "private, max-age=30"
 
 

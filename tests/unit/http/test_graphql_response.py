@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 from graphql import GraphQLError
 
-from gateway.http.graphql_response import is_request_error, wants_graphql_response
+from gateway.http.graphql_response import (
+    is_incremental,
+    is_request_error,
+    needs_multipart,
+    wants_graphql_response,
+)
 
 
 @pytest.mark.parametrize(
@@ -31,3 +36,21 @@ def test_a_request_error_has_no_data_and_no_error_at_a_path() -> None:
     assert not is_request_error(None, [GraphQLError("not found", path=["transcodeSummary"])])
     assert not is_request_error({"transcodeSummary": None}, [GraphQLError("x")])
     assert not is_request_error(None, [])
+
+
+@pytest.mark.parametrize(
+    ("query", "incremental"),
+    [
+        ("{ a @stream }", True),
+        ("{ ... @defer { a } }", True),
+        ("{ ...F } fragment F on Q { a @ stream(initialCount: 1) }", True),
+        ("{ a } # @defer and @stream, in a comment", False),
+        ('{ a(text: "@defer") }', False),
+        ("{ a @include(if: true) }", False),
+        ("{ nope", False),
+    ],
+)
+def test_incremental_is_read_from_the_documents_directives(query: str, incremental: bool) -> None:
+    assert is_incremental(query) is incremental
+    assert needs_multipart(query, "application/json") is incremental
+    assert not needs_multipart(query, "multipart/mixed;deferSpec=20220824, application/json")

@@ -34,14 +34,19 @@ async def test_unknown_hash_is_not_found_then_hash_and_query_register() -> None:
         "errors": [{"message": "PersistedQueryNotFound", "extensions": {"code": "PERSISTED_QUERY_NOT_FOUND"}}]
     }
     assert await queries.document(DOC, ext(DOC)) == DOC
+    assert (await refusal(queries, None, ext(DOC))).code == "PERSISTED_QUERY_NOT_FOUND"  # not valid yet
+    await queries.validated(DOC, ext(DOC))  # it parsed and validated (schema/documents.py)
     assert await queries.document(None, ext(DOC)) == DOC
     assert await queries.document(OTHER, None) == OTHER  # a plain request: untouched
+    await queries.validated(OTHER, None)
+    assert len(queries.store) == 1
 
 
 async def test_a_hash_that_isnt_the_documents_is_bad_user_input_and_registers_nothing() -> None:
     queries = PersistedQueries(load_settings({}))
     wrong = await refusal(queries, OTHER, ext(DOC))
     assert wrong.status_code == 400 and wrong.code == "BAD_USER_INPUT"
+    await queries.validated(OTHER, ext(DOC))  # never reached, and it checks the hash again anyway
     assert (await refusal(queries, None, ext(DOC))).code == "PERSISTED_QUERY_NOT_FOUND"
     assert len(queries.store) == 0
 
@@ -72,6 +77,30 @@ async def test_the_store_is_a_bounded_lru() -> None:
     assert await store.get("a") == "A"  # now the most recent
     await store.put("c", "C")
     assert [await store.get(k) for k in "abc"] == ["A", None, "C"] and len(store) == 2
+
+
+async def test_the_store_is_bounded_by_bytes_too_and_refuses_a_document_over_its_size() -> None:
+    store = DocumentStore(max_entries=100, max_bytes=10, max_document_bytes=8)
+    assert await store.put("a", "aaaa")
+    assert await store.put("b", "bbbb")
+    assert await store.get("a") == "aaaa"  # now the most recent
+    assert await store.put("c", "cccc")  # 12 bytes: the least recent goes
+    assert [await store.get(k) for k in "abc"] == ["aaaa", None, "cccc"]
+    assert len(store) == 2 and store.bytes == 8
+    assert await store.put("a", "aaaaaa")  # replaced, counted once: 10 bytes
+    assert store.bytes == 10 and len(store) == 2
+    assert not await store.put("big", "x" * 9)  # over max_document_bytes: kept nowhere
+    assert await store.get("big") is None and store.bytes == 10
+    assert await store.put("é", "éééé")  # 8 bytes of UTF-8, not 4 characters
+    assert store.bytes == 8 and [await store.get(k) for k in ("a", "c")] == [None, None]
+
+
+async def test_a_document_over_the_size_bound_runs_but_does_not_register() -> None:
+    big = "{ __typename }" + " " * 40
+    queries = PersistedQueries(load_settings({"GATEWAY_APQ_MAX_DOCUMENT_BYTES": "32"}))
+    assert await queries.document(big, ext(big)) == big
+    await queries.validated(big, ext(big))
+    assert (await refusal(queries, None, ext(big))).code == "PERSISTED_QUERY_NOT_FOUND"
 
 
 def write(path: Path, data: object) -> str:
