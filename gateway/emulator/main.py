@@ -65,6 +65,7 @@ def run(argv: list[str] | None = None, prog: str = PROG) -> int:
         sock = server_config.bind_socket()  # bind first, so the banner shows the real port
     except SystemExit:
         return 1
+    sock.listen(server_config.backlog)  # connections wait in the backlog until uvicorn serves, not refused
     bound_port = sock.getsockname()[1]
     shown_host = f"[{host}]" if ":" in host else host
     print(describe(config, app.state.emulator.catalogue, f"http://{shown_host}:{bound_port}"))

@@ -4,7 +4,6 @@ script advances its clock), and a runner for the Node scripts in ``js/`` that re
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from gateway.emulator.catalogue import Catalogue
 from gateway.emulator.model import ALL_SUCCEEDED, PROCESSING
 from tests.support.clock import ManualClock
 from tests.support.harness import Emulator, gateway_settings
+from tests.support.node import node_with
 from tests.support.server import ThreadedServer
 
 HERE = Path(__file__).resolve().parent
@@ -37,12 +37,7 @@ class Target:
 
 @pytest.fixture(scope="session")
 def node() -> str:
-    binary = shutil.which("node")
-    if binary is None:
-        pytest.skip(f"node is not installed: the client tests need Node.js 20+; then {SETUP_HINT}")
-    if not (HERE / "node_modules" / "@apollo" / "client").is_dir():
-        pytest.skip(f"tests/clients/node_modules is missing: {SETUP_HINT}")
-    return binary
+    return node_with(HERE / "node_modules" / "@apollo" / "client", "the client tests", SETUP_HINT)
 
 
 @pytest.fixture

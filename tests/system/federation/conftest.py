@@ -4,7 +4,6 @@ Apollo Gateway, stitched gateway), composition reports, and the 30 video IDs the
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,6 +13,7 @@ import pytest
 
 from gateway.emulator.model import ALL_FAILED, ALL_SUCCEEDED, PARTLY_SUCCEEDED
 from tests.support.harness import Emulator
+from tests.support.node import node_with
 from tests.system.federation.jsprocs import HERE, JS, MISSING_AT, NodeProcess, node_env, start_node
 
 SETUP_HINT = "run `make federation-deps` (or `cd tests/system/federation && npm ci`)"
@@ -23,12 +23,7 @@ TERMINAL = (ALL_SUCCEEDED, ALL_FAILED, PARTLY_SUCCEEDED)
 @pytest.fixture(scope="session")
 def node() -> str:
     """The Node.js binary, once the pinned npm packages are installed (else the test is skipped)."""
-    binary = shutil.which("node")
-    if binary is None:
-        pytest.skip(f"node is not installed: the JS-gateway tests need Node.js 20+; then {SETUP_HINT}")
-    if not (HERE / "node_modules" / "@apollo" / "gateway").is_dir():
-        pytest.skip(f"tests/system/federation/node_modules is missing: {SETUP_HINT}")
-    return binary
+    return node_with(HERE / "node_modules" / "@apollo" / "gateway", "the JS-gateway tests", SETUP_HINT)
 
 
 @pytest.fixture
