@@ -41,6 +41,7 @@ from gateway.http.ws_messages import (
 from gateway.http.ws_slots import OperationSlots
 from gateway.schema.context import Context
 from gateway.schema.errors import ErrorCode
+from gateway.schema.fanout import encode_message
 
 
 def subscription_limit_error(limit: int) -> dict[str, Any]:
@@ -202,8 +203,10 @@ class TextFramesAdapter(ASGIWebSocketAdapter):
     to graphql-ws as a Blob, which it cannot parse; encode_json's orjson bytes would go binary)."""
 
     async def send_json(self, message: Any) -> None:
+        # an event shared by subscribers with this selection: its bytes, encoded once (fanout.py)
+        text = encode_message(message) if message.__class__ is dict else None
         try:
-            await self.ws.send_text(orjson.dumps(message).decode())
+            await self.ws.send_text(orjson.dumps(message).decode() if text is None else text)
         except WebSocketDisconnect as exc:
             raise WebSocketDisconnected from exc
 

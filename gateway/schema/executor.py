@@ -14,6 +14,7 @@ becomes its Strawberry object and graphql-core completes it as usual:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from graphql import (
@@ -21,16 +22,18 @@ from graphql import (
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLResolveInfo,
+    OperationType,
     get_named_type,
     is_leaf_type,
     is_list_type,
     is_non_null_type,
     is_object_type,
 )
-from graphql.execution.collect_fields import FieldDetailsList
+from graphql.execution.collect_fields import DeferUsage, FieldDetailsList, GroupedFieldSet
 from graphql.pyutils import AwaitableOrValue, Path, gather_with_cancel
 
 from gateway.schema.errors import GatewayExecutor
+from gateway.schema.fanout import SHARED
 from gateway.schema.projection import (
     PLAIN_DATA,
     Leaf,
@@ -52,6 +55,48 @@ SHAPES = ShapeCache()
 
 class ProjectingExecutor(GatewayExecutor):
     """Completes plain-data records with compiled projections; graphql-core for the rest."""
+
+    def execute_collected_root_fields(
+        self,
+        root_type: GraphQLObjectType,
+        root_value: Any,
+        grouped_field_set: GroupedFieldSet,
+        serially: bool,
+        new_defer_usages: Sequence[DeferUsage],
+    ) -> AwaitableOrValue[dict[str, Any]]:
+        """A subscription event that is one plain-data record under one root field (whose resolver
+        returns the event as it is): the data shared by every subscriber with this selection
+        (``schema/fanout.py``), built once per change."""
+        if (
+            len(grouped_field_set) == 1
+            and not new_defer_usages
+            and self.operation.operation is OperationType.SUBSCRIPTION
+        ):
+            shared = self._shared_event(root_type, root_value, grouped_field_set)
+            if shared is not None:
+                return shared
+        return super().execute_collected_root_fields(
+            root_type, root_value, grouped_field_set, serially, new_defer_usages
+        )
+
+    def _shared_event(
+        self, root_type: GraphQLObjectType, root_value: Any, grouped_field_set: GroupedFieldSet
+    ) -> dict[str, Any] | None:
+        ((response_name, details),) = grouped_field_set.items()
+        field = root_type.fields.get(details[0].node.name.value)
+        if field is None or not _plain(details):
+            return None
+        named = get_named_type(field.type)
+        projection = PLAIN_DATA.get(named.name)
+        if projection is None or root_value.__class__ is not projection.record:
+            return None
+        project = self._projector(named, details)
+        if project is None:
+            return None
+        try:
+            return SHARED.event(project, response_name, root_value)
+        except Exception:  # the standard path completes it, errors and all
+            return None
 
     def complete_object_value(
         self,
