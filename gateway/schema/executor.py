@@ -14,7 +14,6 @@ becomes its Strawberry object and graphql-core completes it as usual:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from graphql import (
@@ -22,18 +21,16 @@ from graphql import (
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLResolveInfo,
-    OperationType,
     get_named_type,
     is_leaf_type,
     is_list_type,
     is_non_null_type,
     is_object_type,
 )
-from graphql.execution.collect_fields import DeferUsage, FieldDetailsList, GroupedFieldSet
+from graphql.execution.collect_fields import FieldDetailsList
 from graphql.pyutils import AwaitableOrValue, Path, gather_with_cancel
 
-from gateway.schema.errors import GatewayExecutor
-from gateway.schema.fanout import SHARED
+from gateway.schema.events import PLAIN_DIRECTIVES, EventExecutor, plain
 from gateway.schema.projection import (
     PLAIN_DATA,
     Leaf,
@@ -48,55 +45,12 @@ from gateway.schema.projection import (
 )
 from gateway.schema.shape_cache import MISSING, ShapeCache
 
-_PLAIN_DIRECTIVES = frozenset({"skip", "include"})  # already applied when graphql-core collects
 SHAPES = ShapeCache()
 """Projectors per document and field, across requests (bounded)."""
 
 
-class ProjectingExecutor(GatewayExecutor):
+class ProjectingExecutor(EventExecutor):
     """Completes plain-data records with compiled projections; graphql-core for the rest."""
-
-    def execute_collected_root_fields(
-        self,
-        root_type: GraphQLObjectType,
-        root_value: Any,
-        grouped_field_set: GroupedFieldSet,
-        serially: bool,
-        new_defer_usages: Sequence[DeferUsage],
-    ) -> AwaitableOrValue[dict[str, Any]]:
-        """A subscription event that is one plain-data record under one root field (whose resolver
-        returns the event as it is): the data shared by every subscriber with this selection
-        (``schema/fanout.py``), built once per change."""
-        if (
-            len(grouped_field_set) == 1
-            and not new_defer_usages
-            and self.operation.operation is OperationType.SUBSCRIPTION
-        ):
-            shared = self._shared_event(root_type, root_value, grouped_field_set)
-            if shared is not None:
-                return shared
-        return super().execute_collected_root_fields(
-            root_type, root_value, grouped_field_set, serially, new_defer_usages
-        )
-
-    def _shared_event(
-        self, root_type: GraphQLObjectType, root_value: Any, grouped_field_set: GroupedFieldSet
-    ) -> dict[str, Any] | None:
-        ((response_name, details),) = grouped_field_set.items()
-        field = root_type.fields.get(details[0].node.name.value)
-        if field is None or not _plain(details):
-            return None
-        named = get_named_type(field.type)
-        projection = PLAIN_DATA.get(named.name)
-        if projection is None or root_value.__class__ is not projection.record:
-            return None
-        project = self._projector(named, details)
-        if project is None:
-            return None
-        try:
-            return SHARED.event(project, response_name, root_value)
-        except Exception:  # the standard path completes it, errors and all
-            return None
 
     def complete_object_value(
         self,
@@ -139,7 +93,7 @@ class ProjectingExecutor(GatewayExecutor):
             projection is None
             or result.__class__ is not list
             or any(
-                d.name.value not in _PLAIN_DIRECTIVES
+                d.name.value not in PLAIN_DIRECTIVES
                 for f in field_details_list
                 for d in f.node.directives or ()
             )
@@ -242,7 +196,7 @@ class ProjectingExecutor(GatewayExecutor):
             return None
         fields: list[tuple[str, Selected]] = []
         for response_name, details in grouped.items():
-            if not _plain(details):
+            if not plain(details):
                 return None
             name = details[0].node.name.value
             if name == "__typename":
@@ -267,16 +221,6 @@ class ProjectingExecutor(GatewayExecutor):
                 return None
             fields.append((response_name, Objects(attribute, field.type, inner)))
         return Shape(return_type, PLAIN_DATA[return_type.name].record, tuple(fields))
-
-
-def _plain(field_details_list: FieldDetailsList) -> bool:
-    """No ``@defer``, ``@stream`` or other directive left on these nodes, no fragment arguments."""
-    for detail in field_details_list:
-        if detail.defer_usage is not None or detail.fragment_variable_values is not None:
-            return False
-        if any(d.name.value not in _PLAIN_DIRECTIVES for d in detail.node.directives or ()):
-            return False
-    return True
 
 
 def _list_item(type_: GraphQLOutputType) -> GraphQLOutputType | None:
