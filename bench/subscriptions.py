@@ -10,6 +10,7 @@ videos, strict 15 calls/s, 20-60 ms) and gateway; 20 subscriptions per WebSocket
 - poll round: the mean of ``gateway_poll_round_seconds`` over the measuring window (its /metrics);
 - event latency: the emulator's clock jumps 30 s (every job moves on at that instant, none ends);
   each subscription's next event is timed from the jump (it includes the wait for the next round);
+- gateway CPU: its user + system seconds over those 15 s (the figure least moved by other load);
 - RSS after close: 5 s after every connection closed, against the RSS before the first one.
 """
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import re
 import statistics
 import time
@@ -43,6 +45,12 @@ def rss_kb(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     return 0
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rounds(url: str) -> tuple[float, float]:
@@ -105,10 +113,12 @@ async def _measure(
     subscribed = rss_kb(pid)
     seconds_before, count_before = rounds(url)
     seen = {(id(c), op): len(e) for c in clients for op, e in c.events.items()}
+    cpu_before = cpu_seconds(pid)
     jumped = time.monotonic()
     httpx.post(emulator + "/_emulator/clock", json={"advance": 30}, timeout=10)
     await asyncio.sleep(15)
     seconds_after, count_after = rounds(url)
+    cpu = cpu_seconds(pid) - cpu_before
     waits = [
         (e[seen[(id(c), op)]] - jumped) * 1000
         for c in clients
@@ -125,6 +135,7 @@ async def _measure(
     return {
         "subscriptions": count,
         "RSS per subscription (KB)": (subscribed - baseline) / count,
+        "gateway CPU over the 15 s (s)": cpu,
         "poll round (s)": (seconds_after - seconds_before) / max(1.0, count_after - count_before),
         "event latency p50 (ms)": statistics.median(ordered),
         "p95 (ms)": ordered[int(0.95 * (len(ordered) - 1))],
