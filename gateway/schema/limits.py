@@ -35,6 +35,7 @@ from graphql import (
 )
 from graphql.language import DocumentNode
 from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionContext
 
 from gateway.schema.errors import bad_user_input
 
@@ -147,6 +148,23 @@ def count_ids(
     return count(operation.selection_set, schema.get_root_type(operation.operation), frozenset())
 
 
+def over_budget(ctx: ExecutionContext, max_ids: int) -> ExecutionResult | None:
+    """The refusal of an operation asking for more than ``max_ids`` IDs, else None."""
+    document = ctx.graphql_document
+    if document is None:
+        return None
+    total = count_ids(ctx.schema._schema, document, ctx.operation_name, ctx.variables)
+    if total <= max_ids:
+        return None
+    error = bad_user_input(
+        f"The operation asks for {total} video IDs; at most {max_ids} are allowed "
+        "per operation, across all fields, aliases and entity representations "
+        "(GATEWAY_MAX_IDS)",
+        limit=max_ids,
+    )
+    return ExecutionResult(data=None, errors=[error])
+
+
 class IdBudget(SchemaExtension):
     """Reject an operation that asks for more than ``max_ids`` IDs in total, before it runs."""
 
@@ -154,16 +172,7 @@ class IdBudget(SchemaExtension):
         self.max_ids = max_ids
 
     def on_execute(self) -> Iterator[None]:
-        ctx = self.execution_context
-        document = ctx.graphql_document
-        if document is not None:
-            total = count_ids(ctx.schema._schema, document, ctx.operation_name, ctx.variables)
-            if total > self.max_ids:
-                error = bad_user_input(
-                    f"The operation asks for {total} video IDs; at most {self.max_ids} are allowed "
-                    "per operation, across all fields, aliases and entity representations "
-                    "(GATEWAY_MAX_IDS)",
-                    limit=self.max_ids,
-                )
-                ctx.result = ExecutionResult(data=None, errors=[error])
+        refused = over_budget(self.execution_context, self.max_ids)
+        if refused is not None:
+            self.execution_context.result = refused
         yield
