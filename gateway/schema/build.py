@@ -7,35 +7,29 @@ from typing import Any
 
 import strawberry
 from graphql import ASTValidationRule, GraphQLError, NoSchemaIntrospectionCustomRule
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxTokensLimiter,
-    SchemaExtension,
-)
+from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from gateway.config.settings import Settings
-from gateway.schema.documents import ValidDocuments
-from gateway.schema.errors import CodedErrors, coded_increments
+from gateway.schema.errors import coded_increments
 from gateway.schema.executor import ProjectingExecutor
 from gateway.schema.federation import FederatedQuery
-from gateway.schema.limits import IdBudget
-from gateway.schema.parsing import CodedParserCache
+from gateway.schema.guards import Guards
 from gateway.schema.scalars import SCALAR_MAP
 from gateway.schema.shape import shape_rule
 from gateway.schema.subscription import Subscription
 from gateway.schema.tracing import OperationSpans, RouterTraces
 from gateway.schema.types import TranscodeSummary, Video
-from gateway.schema.validation import IdentityValidationCache, Validations
+from gateway.schema.validation import Validations
 
 
 class GatewaySchema(strawberry.federation.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
-        """Nothing: :class:`~gateway.schema.errors.CodedErrors` logs each error once, as it codes it
+        """Nothing: :class:`~gateway.schema.guards.Guards` logs each error once, as it codes it
         (Strawberry's default would log every resolver error with its traceback)."""
 
     async def execute(
@@ -65,14 +59,12 @@ def build_schema(settings: Settings, *, traced: bool = False) -> GatewaySchema:
     if not settings.introspection:
         rules.append(NoSchemaIntrospectionCustomRule)
     validations = Validations(size=1024)  # by document identity: the parser cache reuses documents
+    guarded = tuple(rules)
     extensions: list[Callable[[], SchemaExtension]] = [
-        CodedErrors,  # first: its hooks wrap the others', so it sees the errors they make
-        lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
-        lambda: CodedParserCache(maxsize=1024),
-        lambda: AddValidationRules(rules),
-        lambda: IdentityValidationCache(validations),
-        ValidDocuments,  # a persisted query's document registers once it validated
-        lambda: IdBudget(max_ids=settings.max_ids),
+        # first: its hooks wrap the others', so it sees the errors they make (schema/guards.py)
+        lambda: Guards(
+            max_tokens=settings.max_tokens, rules=guarded, validations=validations, max_ids=settings.max_ids
+        ),
     ]
     if traced:
         extensions.insert(1, lambda: OperationSpans(capture_document=settings.trace_document))

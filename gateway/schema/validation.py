@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterator
 
-from graphql import DocumentNode, GraphQLError
+from graphql import ASTValidationRule, DocumentNode, GraphQLError, GraphQLSchema
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 
@@ -32,6 +32,17 @@ class Validations:
         self._entries.move_to_end(key)
         return entry[1]
 
+    def validated(
+        self, schema: GraphQLSchema, document: DocumentNode, rules: tuple[type[ASTValidationRule], ...]
+    ) -> list[GraphQLError]:
+        """``document``'s validation errors against ``schema`` and ``rules``, validated once."""
+        key = (id(schema), id(document), *map(id, rules))  # the schema and rules live as long as it
+        errors = self.errors(key, document)
+        if errors is None:
+            errors = validate_document(schema, document, tuple(rules))
+            self.keep(key, document, errors)
+        return errors
+
     def keep(self, key: tuple[int, ...], document: DocumentNode, errors: list[GraphQLError]) -> None:
         self._entries[key] = (document, errors)
         self._entries.move_to_end(key)
@@ -47,12 +58,10 @@ class IdentityValidationCache(SchemaExtension):
 
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
-        schema, document, rules = context.schema._schema, context.graphql_document, context.validation_rules
+        document = context.graphql_document
         if document is not None:
-            key = (id(schema), id(document), *map(id, rules))  # the schema and rules live as long as it
-            errors = self._validations.errors(key, document)
-            if errors is None:
-                errors = validate_document(schema, document, tuple(rules))
-                self._validations.keep(key, document, errors)
-            context.pre_execution_errors = errors
+            rules = tuple(context.validation_rules)
+            context.pre_execution_errors = self._validations.validated(
+                context.schema._schema, document, rules
+            )
         yield

@@ -12,6 +12,7 @@ import strawberry
 from graphql import GraphQLInputObjectType, get_named_type, parse
 
 from gateway.config.settings import load_settings
+from gateway.schema import limits
 from gateway.schema.build import build_schema
 from gateway.schema.limits import ID_TYPES, IdBudget, count_ids
 
@@ -171,3 +172,28 @@ def test_no_input_object_of_the_gateway_holds_an_id() -> None:
         if isinstance(named, GraphQLInputObjectType):
             held = {n for n, f in named.fields.items() if get_named_type(f.type).name in ID_TYPES}
             assert not held, f"{named.name} holds IDs in {held}, which the ID budget doesn't count"
+
+
+def test_a_document_is_walked_once_and_counted_again_for_each_request_s_variables(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    walked: list[object] = []
+    original = limits.plan_ids
+
+    def counted(*args: Any) -> Any:
+        walked.append(args[1])
+        return original(*args)
+
+    monkeypatch.setattr(limits, "plan_ids", counted)
+    document = parse(
+        'query($r: [ID!] = ["a", "b"], $one: ID) { clips(refs: $r) { ref } c: clip(ref: $one) { ref } }'
+    )
+    assert count_ids(TOY._schema, document, None, {"one": "x"}) == 2 + 1
+    assert count_ids(TOY._schema, document, None, {"r": ["p"] * 7}) == 7
+    assert count_ids(TOY._schema, document, None, {"r": None, "one": None}) == 0
+    assert walked == [document]
+    again = parse(
+        'query($r: [ID!] = ["a", "b"], $one: ID) { clips(refs: $r) { ref } c: clip(ref: $one) { ref } }'
+    )
+    assert count_ids(TOY._schema, again, None, {}) == 2  # another document, though equal: its own plan
+    assert walked == [document, again]
