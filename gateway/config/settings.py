@@ -174,6 +174,10 @@ ROWS: tuple[Row, ...] = (
     Row(PROCESS, "gc_freeze", "GATEWAY_GC_FREEZE", casts.boolean, True, _BOOL,
         "after start-up, move what exists then out of the garbage collector's sight (`gc.freeze()`): "
         "fewer, shorter full collections ([docs/benchmarks.md](docs/benchmarks.md#garbage-collection))"),
+    Row(PROCESS, "prepared_queries", "GATEWAY_PREPARED_QUERIES", casts.boolean, True, _BOOL,
+        "answer a repeated plain summary query (only `transcodeSummary`/`transcodeSummaries`, no directive) "
+        "without the per-operation pipeline; `false`: every operation the standard way "
+        "([docs/benchmarks.md](docs/benchmarks.md#prepared-queries))"),
 )  # fmt: skip
 
 _BY_VARIABLE = {row.variable: row for row in ROWS}
@@ -243,6 +247,7 @@ class Settings:
     trace_document: bool = _default("trace_document")
     ftv1_tenants: tuple[str, ...] = _default("ftv1_tenants")
     gc_freeze: bool = _default("gc_freeze")
+    prepared_queries: bool = _default("prepared_queries")
     subscription_max_ids: int = _default("subscription_max_ids")
     subscription_max_per_connection: int = _default("subscription_max_per_connection")
     subscription_max_per_key: int = _default("subscription_max_per_key")

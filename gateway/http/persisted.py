@@ -6,7 +6,7 @@ safelist (``GATEWAY_PERSISTED_ONLY``).
   shape both clients look for), and the client sends the hash again with the document;
 - a hash with its document: the hash is checked (a mismatch is ``BAD_USER_INPUT``), and the
   document registers once it has parsed and validated (:meth:`PersistedQueries.validated`, called by
-  the schema's ``ValidDocuments`` extension, on every transport), as Apollo Server does: a broken
+  the schema's ``Guards`` extension, on every transport), as Apollo Server does: a broken
   document never stands behind a hash;
 - safelist mode: only the documents of the start-up file run, by hash or by their exact text;
   anything else is ``PERSISTED_QUERY_NOT_IN_LIST`` (400), and nothing registers.

@@ -42,14 +42,19 @@ def outcome_of(codes: tuple[str, ...], data: object) -> str:
     return "ok" if not codes else ("partial" if data else "error")
 
 
-def observe(counter: Any, outcome: str, codes: tuple[str, ...] = (), cached: bool = False) -> None:
-    """An operation's count (``counter``: the operations metric, by outcome) and its log line."""
+def observe(
+    counter: Any, outcome: str, codes: tuple[str, ...] = (), cached: bool = False, prepared: bool = False
+) -> None:
+    """An operation's count (``counter``: the operations metric, by outcome) and its log line
+    (``cached``: answered from the response cache; ``prepared``: as a prepared query)."""
     counter.labels(outcome).inc()
     fields: dict[str, object] = {"outcome": outcome}
     if codes:
         fields["errors"] = list(codes)
     if cached:
         fields["cached"] = True
+    if prepared:
+        fields["prepared"] = True
     log.info("graphql operation", extra={"fields": fields})
 
 

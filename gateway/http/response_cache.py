@@ -25,12 +25,21 @@ import asyncio
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, KeysView, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from aiodataloader import DataLoader
+from starlette.requests import Request
+from starlette.responses import Response
+from strawberry.extensions.tracing.apollo_federation import FTV1_HEADER
+from strawberry.types import ExecutionResult
 
 from gateway.clock import Clock
+from gateway.http.csrf import is_json
+from gateway.http.graphql_response import accepts_json
+from gateway.http.rejections import error_codes, outcome_of
 from gateway.loading.cache import version_of
+from gateway.schema.context import Context
+from gateway.schema.errors import ErrorCode
 
 MAX_BYTES = 64 * 1024 * 1024  # the bodies held at once, in bytes
 
@@ -136,3 +145,25 @@ class ResponseCache:
                 keys.discard(key)
                 if not keys:
                     del self._by_video[video_id]
+
+
+async def cache_key(request: Request) -> bytes | None:
+    """The raw body of a JSON POST: identical bytes ask the identical operation."""
+    if request.method != "POST":
+        return None
+    headers = request.headers
+    if FTV1_HEADER in headers or not is_json(headers.get("content-type", "")):
+        return None  # a router asking for its trace wants this run's timings
+    if not accepts_json(headers.get("accept")):
+        return None  # a stream-only client gets its stream, never a cached JSON answer
+    return await request.body()  # Starlette keeps it: the view reads the same bytes again
+
+
+def remember(cache: ResponseCache, key: bytes | None, context: Context, response: Response) -> None:
+    """Keep ``response`` (the answer to the body ``key``) if it may answer repeats."""
+    result = context.result
+    if key is None or result is None or response.status_code != 200 or result.extensions:
+        return
+    codes = error_codes(cast("ExecutionResult", result))
+    if set(codes) <= {ErrorCode.VIDEO_NOT_FOUND.value} and context.videos <= context.versions.keys():
+        cache.put(key, bytes(response.body), outcome_of(codes, result.data), codes, context.versions)

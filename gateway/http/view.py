@@ -18,7 +18,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.extensions.tracing.apollo_federation import FTV1_HEADER
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
@@ -29,7 +28,6 @@ from gateway.http.bodies import JsonBodies
 from gateway.http.csrf import is_json
 from gateway.http.graphql_response import (
     NOT_ACCEPTABLE,
-    accepts_json,
     is_request_error,
     needs_multipart,
     negotiated,
@@ -38,6 +36,7 @@ from gateway.http.graphql_response import (
 )
 from gateway.http.http_caching import cached_get
 from gateway.http.persisted import PersistedQueries
+from gateway.http.prepared import PreparedAnswers
 from gateway.http.rejections import (
     CODE_BY_STATUS,
     NO_QUERY,
@@ -48,7 +47,7 @@ from gateway.http.rejections import (
     observe,
     outcome_of,
 )
-from gateway.http.response_cache import ResponseCache
+from gateway.http.response_cache import ResponseCache, cache_key, remember
 from gateway.http.streams import (
     TRANSPORTS,
     HttpStreams,
@@ -111,6 +110,8 @@ class GatewayGraphQL(JsonBodies, GraphQL[Context, None]):
         self.streams = HttpStreams(self.operation_slots)  # HTTP streams count with WebSocket operations
         self._streaming: weakref.WeakSet[Request] = weakref.WeakSet()
         self._item_paths = ItemPaths()
+        prepared = getattr(self.schema, "prepared", None)
+        self._prepared = PreparedAnswers(prepared, self.persisted) if prepared is not None else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -125,15 +126,21 @@ class GatewayGraphQL(JsonBodies, GraphQL[Context, None]):
             self.streams.end(request)  # a stream's slot is free once its response ended, however
 
     async def _http(self, request: Request, scope: Scope, receive: Receive, send: Send) -> None:
-        key, accept = await self._cache_key(request), request.headers.get("accept")
+        accept, responses = request.headers.get("accept"), self._responses
+        key = await cache_key(request) if responses is not None else None
         context = self._context(request, None)
-        if key is not None and self._responses is not None:
-            hit = await self._responses.fresh(key, context.summaries)  # its lookups primed the loader
+        if key is not None and responses is not None:
+            hit = await responses.fresh(key, context.summaries)  # its lookups primed the loader
             if hit is not None:
                 self._observe(hit.outcome, hit.codes, cached=True)
                 hit_response = Response(hit.body, media_type="application/json")
                 await negotiated(hit_response, accept, None)(scope, receive, send)
                 return
+        prepared = await self._prepared.answer(request, context) if self._prepared is not None else None
+        if prepared is not None:  # a prepared query's answer (http/prepared.py): the same bytes
+            self._observe(outcome_of((), cast("ExecutionResult", context.result).data), (), prepared=True)
+            await self._respond(key, context, prepared, accept, scope, receive, send)
+            return
         try:
             if request.method == "GET" and not {"query", "extensions"} & set(request.query_params):
                 # Strawberry answers 404 here (it would serve its IDE); say what's missing instead
@@ -151,9 +158,22 @@ class GatewayGraphQL(JsonBodies, GraphQL[Context, None]):
             response = JSONResponse(refusal_body(envelope(reason, code), accept), status_code=exc.status_code)
             self._observe("rejected", (code.value,))  # a line and a count, like 401 and 413
         else:
-            self._remember(key, context, response)
             if request.method == "GET" and context.result is not None:
                 response = self._cached_get(request, context, response)
+        await self._respond(key, context, response, accept, scope, receive, send)
+
+    async def _respond(
+        self,
+        key: bytes | None,
+        context: Context,
+        response: Response,
+        accept: str | None,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+    ) -> None:
+        if self._responses is not None:
+            remember(self._responses, key, context, response)
         response = negotiated(response, accept, context.result)
         try:
             await response(scope, receive, send)
@@ -206,28 +226,6 @@ class GatewayGraphQL(JsonBodies, GraphQL[Context, None]):
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         return self._context(request, response)
 
-    async def _cache_key(self, request: Request) -> bytes | None:
-        """The raw body of a JSON POST: identical bytes ask the identical operation."""
-        if self._responses is None or request.method != "POST":
-            return None
-        headers = request.headers
-        if FTV1_HEADER in headers or not is_json(headers.get("content-type", "")):
-            return None  # a router asking for its trace wants this run's timings
-        if not accepts_json(headers.get("accept")):
-            return None  # a stream-only client gets its stream, never a cached JSON answer
-        return await request.body()  # Starlette keeps it: the view reads the same bytes again
-
-    def _remember(self, key: bytes | None, context: Context, response: Response) -> None:
-        result = context.result
-        if key is None or result is None or self._responses is None or response.status_code != 200:
-            return
-        if result.extensions:
-            return
-        codes = error_codes(cast("ExecutionResult", result))
-        if set(codes) <= {ErrorCode.VIDEO_NOT_FOUND.value} and context.videos <= context.versions.keys():
-            outcome = outcome_of(codes, result.data)
-            self._responses.put(key, bytes(response.body), outcome, codes, context.versions)
-
     async def execute_operation(self, *args: Any, **kwargs: Any) -> Any:
         data, context = kwargs.get("request_data"), kwargs.get("context")
         if isinstance(data, GraphQLRequestData) and data.protocol != "http" and isinstance(context, Context):
@@ -256,8 +254,10 @@ class GatewayGraphQL(JsonBodies, GraphQL[Context, None]):
             raise
         return self.streams.held(hold, cast("AsyncIterator[Any]", results))
 
-    def _observe(self, outcome: str, codes: tuple[str, ...], cached: bool = False) -> None:
-        observe(self._metrics.operations, outcome, codes, cached)
+    def _observe(
+        self, outcome: str, codes: tuple[str, ...], cached: bool = False, prepared: bool = False
+    ) -> None:
+        observe(self._metrics.operations, outcome, codes, cached, prepared)
 
     def _stream_result(self, request: Any, result: Any, transport: Any) -> Any:
         """Strawberry's, except a stream's end at shutdown, which clients retry (``streams.py``)."""

@@ -17,6 +17,8 @@ from gateway.schema.errors import coded_increments
 from gateway.schema.executor import ProjectingExecutor
 from gateway.schema.federation import FederatedQuery
 from gateway.schema.guards import Guards
+from gateway.schema.prepared import PreparedOperations
+from gateway.schema.query import list_limit
 from gateway.schema.scalars import SCALAR_MAP
 from gateway.schema.shape import shape_rule
 from gateway.schema.subscription import Subscription
@@ -26,6 +28,10 @@ from gateway.schema.validation import Validations
 
 
 class GatewaySchema(strawberry.federation.Schema):
+    prepared: PreparedOperations | None = None
+    """Plain summary queries answered without the per-operation pipeline (``schema/prepared.py``);
+    None when off, or when spans or federated traces must see every operation run."""
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
@@ -60,10 +66,15 @@ def build_schema(settings: Settings, *, traced: bool = False) -> GatewaySchema:
         rules.append(NoSchemaIntrospectionCustomRule)
     validations = Validations(size=1024)  # by document identity: the parser cache reuses documents
     guarded = tuple(rules)
+    prepared: PreparedOperations | None = None  # made once the schema is: it needs its graphql-core schema
     extensions: list[Callable[[], SchemaExtension]] = [
         # first: its hooks wrap the others', so it sees the errors they make (schema/guards.py)
         lambda: Guards(
-            max_tokens=settings.max_tokens, rules=guarded, validations=validations, max_ids=settings.max_ids
+            max_tokens=settings.max_tokens,
+            rules=guarded,
+            validations=validations,
+            max_ids=settings.max_ids,
+            prepared=prepared,
         ),
     ]
     if traced:
@@ -71,7 +82,7 @@ def build_schema(settings: Settings, *, traced: bool = False) -> GatewaySchema:
     if settings.ftv1_tenants:  # off by default: it wraps every resolver (docs/tracing.md)
         trusted = frozenset(settings.ftv1_tenants)
         extensions.append(lambda: RouterTraces(tenants=trusted))
-    return GatewaySchema(
+    schema = GatewaySchema(
         query=FederatedQuery,
         subscription=Subscription,
         types=[Video, TranscodeSummary],
@@ -79,3 +90,8 @@ def build_schema(settings: Settings, *, traced: bool = False) -> GatewaySchema:
         config=StrawberryConfig(scalar_map=SCALAR_MAP, enable_experimental_incremental_execution=True),
         execution_context_class=ProjectingExecutor,
     )
+    if settings.prepared_queries and not traced and not settings.ftv1_tenants:
+        prepared = schema.prepared = PreparedOperations(
+            schema._schema, max_ids=settings.max_ids, list_limit=list_limit(settings)
+        )
+    return schema

@@ -38,7 +38,7 @@ class Context:
     # an HTTP operation's result, for the response cache
     result: ExecutionResult | GraphQLExecutionResult | None = field(default=None, repr=False)
     # called with the document and the request's extensions once it parsed and validated
-    # (``schema/documents.py``): persisted queries register it then
+    # (``schema/guards.py``): persisted queries register it then
     on_valid_document: Callable[[str, Mapping[str, Any] | None], Awaitable[None]] | None = field(
         default=None, repr=False
     )

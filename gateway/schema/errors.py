@@ -1,6 +1,7 @@
 """Every error a client sees: its code (one enum), chosen by the exception's type, never by its
-message; one masking rule; one envelope. The :class:`CodedErrors` extension applies them to every
-result of every transport (HTTP, streams, WebSocket), as Strawberry's ``MaskErrors`` does.
+message; one masking rule; one envelope. The schema's :class:`~gateway.schema.guards.Guards`
+extension applies them to every result of every transport (HTTP, streams, WebSocket), as
+Strawberry's ``MaskErrors`` does.
 
 How an error gets its code, in order:
 
@@ -18,15 +19,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-from collections.abc import AsyncGenerator, Iterable, Iterator, Set
+from collections.abc import AsyncGenerator, Iterable, Set
 from enum import StrEnum
 from typing import Any
 
 from graphql import GraphQLError, GraphQLSyntaxError
-from strawberry.extensions import SchemaExtension
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
-from strawberry.types.execution import StreamExecutionResult
 
 from gateway.loading.errors import InternalFailure, LookupFailed, RateLimited, ShuttingDown
 from gateway.vod.errors import (
@@ -179,33 +178,6 @@ def _masked(error: GraphQLError) -> GraphQLError:
         path=error.path,
         extensions={"code": ErrorCode.INTERNAL_SERVER_ERROR.value},
     )
-
-
-class CodedErrors(SchemaExtension):
-    """Gives every error of every result its code and masks bugs, whatever the transport."""
-
-    def __init__(self) -> None:
-        self._validation: set[int] = set()
-
-    def on_validate(self) -> Iterator[None]:
-        yield
-        self._validation = {id(e) for e in self.execution_context.pre_execution_errors or ()}
-
-    def on_operation(self) -> Iterator[None]:
-        yield
-        result = self.execution_context.result  # a stream's results were coded one by one: idempotent
-        if result is not None:
-            self._code(result)
-        initial = getattr(result, "initial_result", None)
-        if initial is not None:
-            self._code(initial)
-
-    def on_stream_result(self, result: StreamExecutionResult) -> Iterator[None]:
-        code_payload(result, self._validation)
-        yield None
-
-    def _code(self, result: object) -> None:
-        code_errors(result, self._validation)
 
 
 def code_errors(result: object, validation: Set[int] = frozenset()) -> None:

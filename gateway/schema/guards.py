@@ -2,17 +2,21 @@
 
 Strawberry enters every extension's hook of every phase through a context manager it builds per
 operation (``strawberry/extensions/context.py``): seven extensions cost about as much as the rest
-of a cached one-ID query. :class:`Guards` does what these did, in their order, with one hook each:
+of a cached one-ID query. :class:`Guards` does, with one hook per phase and in this order:
 
-- :class:`~gateway.schema.errors.CodedErrors`: every error of every result coded (first: it sees
-  the errors of all the others);
-- Strawberry's ``MaxTokensLimiter``: the parser's token cap;
-- :class:`~gateway.schema.parsing.CodedParserCache`: documents parsed once (a broken one is left to
-  Strawberry's own parse step, which turns its syntax error into a result);
-- Strawberry's ``AddValidationRules``: the gateway's rules (depth, aliases, introspection);
-- :class:`~gateway.schema.validation.IdentityValidationCache`: each document validated once;
-- :class:`~gateway.schema.documents.ValidDocuments`: a valid document registered (APQ);
-- :class:`~gateway.schema.limits.IdBudget`: an operation over the ID budget refused before it runs.
+- every error of every result coded and masked (``schema/errors.py``; first: it sees the errors of
+  all the others);
+- the parser's token cap (what Strawberry's ``MaxTokensLimiter`` does);
+- each document parsed once, as Strawberry's ``ParserCache`` does, except that a broken one is left
+  to Strawberry's own parse step, which turns its syntax error into a result (``ParserCache`` parses
+  on entering the hook, so its syntax error would escape every ``on_operation`` uncoded);
+- the gateway's validation rules (depth, aliases, introspection), each document validated once per
+  rules, found again by identity (``schema/validation.py``);
+- a valid document registered: the context's ``on_valid_document(query, extensions)`` is called
+  after a validation without errors (automatic persisted queries, ``http/persisted.py``);
+- a valid plain summary query prepared, so that its next requests skip all of this
+  (``schema/prepared.py``);
+- an operation over the ID budget refused before it runs (``schema/limits.py``).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from strawberry.types.execution import StreamExecutionResult
 
 from gateway.schema.errors import code_errors, code_payload
 from gateway.schema.limits import over_budget
+from gateway.schema.prepared import PreparedOperations
 from gateway.schema.validation import Validations
 
 
@@ -40,12 +45,14 @@ class Guards(SchemaExtension):
         rules: tuple[type[ASTValidationRule], ...],
         validations: Validations,
         max_ids: int,
+        prepared: PreparedOperations | None = None,
         parse_cache_size: int = 1024,
     ) -> None:
         self._max_tokens = max_tokens
         self._rules = rules
         self._validations = validations
         self._max_ids = max_ids
+        self._prepared = prepared
         self._parse = _get_parse_cache(parse_cache_size)  # shared by size, as ParserCache's
         self._validation: set[int] = set()
 
@@ -78,9 +85,14 @@ class Guards(SchemaExtension):
                 execution.schema._schema, document, rules
             )
         yield
-        hook = getattr(execution.context, "on_valid_document", None)
-        if hook is not None and execution.query and not execution.pre_execution_errors:
-            await hook(execution.query, execution.operation_extensions)
+        if execution.query and document is not None and not execution.pre_execution_errors:
+            hook = getattr(execution.context, "on_valid_document", None)
+            if hook is not None:
+                await hook(execution.query, execution.operation_extensions)
+            if self._prepared is not None:  # the next request of this text may skip all this
+                # keyed by the operation name the request gave (``operation_name`` fills one in)
+                asked = execution._provided_operation_name
+                self._prepared.learn(execution.query, asked, document, execution.variables)
         self._validation = {id(e) for e in execution.pre_execution_errors or ()}
 
     def on_execute(self) -> Iterator[None]:

@@ -9,7 +9,7 @@ federation's ``_entities(representations: [_Any!]!)`` one per representation.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from graphql import (
@@ -35,7 +35,6 @@ from graphql import (
     get_nullable_type,
 )
 from graphql.language import DocumentNode
-from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 
 from gateway.schema.errors import bad_user_input
@@ -240,16 +239,3 @@ def over_budget(ctx: ExecutionContext, max_ids: int) -> ExecutionResult | None:
         limit=max_ids,
     )
     return ExecutionResult(data=None, errors=[error])
-
-
-class IdBudget(SchemaExtension):
-    """Reject an operation that asks for more than ``max_ids`` IDs in total, before it runs."""
-
-    def __init__(self, max_ids: int) -> None:
-        self.max_ids = max_ids
-
-    def on_execute(self) -> Iterator[None]:
-        refused = over_budget(self.execution_context, self.max_ids)
-        if refused is not None:
-            self.execution_context.result = refused
-        yield

@@ -17,7 +17,7 @@ from gateway.schema.errors import bad_user_input
 from gateway.vod.errors import VodError
 from gateway.vod.models import TranscodeSummaryRecord
 
-_VALID_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+VALID_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def id_error(video_id: str, argument: str | None = "videoId") -> GraphQLError | None:
@@ -25,7 +25,7 @@ def id_error(video_id: str, argument: str | None = "videoId") -> GraphQLError | 
 
     ``argument`` names the argument that held it; None where the ID came from elsewhere (a Video).
     """
-    if _VALID_ID.fullmatch(video_id):
+    if VALID_ID.fullmatch(video_id):
         return None
     shown = video_id if len(video_id) <= 80 else video_id[:80] + "…"
     message = f"Invalid video ID {shown!r}: expected 1 to 64 characters of A-Z, a-z, 0-9, '_' or '-'"

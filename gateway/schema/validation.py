@@ -9,10 +9,8 @@ each entry keeps its document, so the identity can't be reused while the entry l
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterator
 
 from graphql import ASTValidationRule, DocumentNode, GraphQLError, GraphQLSchema
-from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 
 Validated = tuple[DocumentNode, list[GraphQLError]]
@@ -48,20 +46,3 @@ class Validations:
         self._entries.move_to_end(key)
         if len(self._entries) > self._size:
             self._entries.popitem(last=False)
-
-
-class IdentityValidationCache(SchemaExtension):
-    """Validates each document once per schema and rules, found again by identity."""
-
-    def __init__(self, validations: Validations) -> None:
-        self._validations = validations
-
-    def on_validate(self) -> Iterator[None]:
-        context = self.execution_context
-        document = context.graphql_document
-        if document is not None:
-            rules = tuple(context.validation_rules)
-            context.pre_execution_errors = self._validations.validated(
-                context.schema._schema, document, rules
-            )
-        yield

@@ -35,7 +35,7 @@ async def test_unknown_hash_is_not_found_then_hash_and_query_register() -> None:
     }
     assert await queries.document(DOC, ext(DOC)) == DOC
     assert (await refusal(queries, None, ext(DOC))).code == "PERSISTED_QUERY_NOT_FOUND"  # not valid yet
-    await queries.validated(DOC, ext(DOC))  # it parsed and validated (schema/documents.py)
+    await queries.validated(DOC, ext(DOC))  # it parsed and validated (schema/guards.py)
     assert await queries.document(None, ext(DOC)) == DOC
     assert await queries.document(OTHER, None) == OTHER  # a plain request: untouched
     await queries.validated(OTHER, None)

@@ -3,6 +3,7 @@ tried on a small schema of its own, and on the gateway's (federation's ``_entiti
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncGenerator
 from typing import Any
@@ -10,11 +11,14 @@ from typing import Any
 import pytest
 import strawberry
 from graphql import GraphQLInputObjectType, get_named_type, parse
+from strawberry.types import ExecutionResult
 
 from gateway.config.settings import load_settings
 from gateway.schema import limits
 from gateway.schema.build import build_schema
-from gateway.schema.limits import ID_TYPES, IdBudget, count_ids
+from gateway.schema.guards import Guards
+from gateway.schema.limits import ID_TYPES, count_ids
+from gateway.schema.validation import Validations
 
 
 @strawberry.interface
@@ -134,18 +138,21 @@ def test_fragments_spreading_fragments_cost_what_the_document_is_long() -> None:
     )
 
 
+def run(schema: strawberry.Schema, query: str) -> ExecutionResult:
+    return asyncio.run(schema.execute(query))  # the guards' validation hook is asynchronous
+
+
 def test_the_extension_refuses_an_operation_over_budget_before_it_runs() -> None:
-    schema = strawberry.Schema(query=Query, extensions=[lambda: IdBudget(max_ids=2)])
-    over = schema.execute_sync('{ clip(ref: "a") { ref } c: clips(refs: ["b", "c"]) { ref } }')
+    guards = lambda: Guards(max_tokens=1000, rules=(), validations=Validations(), max_ids=2)  # noqa: E731
+    schema = strawberry.Schema(query=Query, extensions=[guards])
+    over = run(schema, '{ clip(ref: "a") { ref } c: clips(refs: ["b", "c"]) { ref } }')
     assert over.data is None and over.errors is not None
     assert over.errors[0].extensions == {"code": "BAD_USER_INPUT", "limit": 2}
     assert over.errors[0].message == (
         "The operation asks for 3 video IDs; at most 2 are allowed per operation, across all fields, "
         "aliases and entity representations (GATEWAY_MAX_IDS)"
     )
-    fine = schema.execute_sync(
-        '{ clips(refs: ["a", "b"]) { ref } search(text: "x", tags: ["1", "2", "3"]) { ref } }'
-    )
+    fine = run(schema, '{ clips(refs: ["a", "b"]) { ref } search(text: "x", tags: ["1", "2", "3"]) { ref } }')
     assert fine.errors is None and fine.data == {"clips": [{"ref": "a"}, {"ref": "b"}], "search": []}
 
 

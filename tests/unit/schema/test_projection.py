@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 import pytest
-from aiodataloader import DataLoader
 from graphql import GraphQLObjectType
 from graphql.execution.collect_fields import FieldDetailsList
 from hypothesis import given, settings
@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from strawberry.types import ExecutionResult
 
 from gateway.config.settings import Settings
+from gateway.loading.loader import SummaryLoader
 from gateway.schema import executor as executor_module
 from gateway.schema.build import GatewaySchema, build_schema
 from gateway.schema.context import Context
@@ -106,8 +107,10 @@ def summaries(draw: st.DrawFn, video_id: str) -> TranscodeSummaryRecord | Except
 
 
 @st.composite
-def directives(draw: st.DrawFn) -> str:
+def directives(draw: st.DrawFn, plain: bool = False) -> str:
     kind = draw(st.sampled_from(["", "", "", "@skip", "@include"]))
+    if plain and kind:  # no directive reading a variable (what a prepared query allows)
+        return f" {kind}(if: {'false' if kind == '@skip' else 'true'})"
     if not kind:
         return ""
     condition = draw(st.sampled_from([f"${v}" for v in VARIABLES] + ["true", "false"]))
@@ -115,7 +118,9 @@ def directives(draw: st.DrawFn) -> str:
 
 
 @st.composite
-def selection(draw: st.DrawFn, type_name: str, fragments: dict[str, str], depth: int = 0) -> str:
+def selection(
+    draw: st.DrawFn, type_name: str, fragments: dict[str, str], depth: int = 0, plain: bool = False
+) -> str:
     fields = SUMMARY_FIELDS if type_name == "TranscodeSummary" else JOB_FIELDS
     parts = [draw(st.sampled_from(fields))]  # a selection set is never empty
     for _ in range(draw(st.integers(0, 4))):
@@ -125,34 +130,35 @@ def selection(draw: st.DrawFn, type_name: str, fragments: dict[str, str], depth:
         if kind == "field":
             name = draw(st.sampled_from(fields))
             alias = draw(st.sampled_from(["", "", f"{name}X: ", f"{name}Y: "]))
-            parts.append(f"{alias}{name}{draw(directives())}")
+            parts.append(f"{alias}{name}{draw(directives(plain))}")
         elif kind == "typename":
-            parts.append(f"{draw(st.sampled_from(['', 't: ']))}__typename{draw(directives())}")
+            parts.append(f"{draw(st.sampled_from(['', 't: ']))}__typename{draw(directives(plain))}")
         elif kind == "jobs":
             alias = draw(st.sampled_from(["", "", "j: "]))
             parts.append(
-                f"{alias}jobs{draw(directives())} {{ {draw(selection('TranscodeJob', fragments, depth + 1))} }}"
+                f"{alias}jobs{draw(directives(plain))} {{ {draw(selection('TranscodeJob', fragments, depth + 1, plain))} }}"
             )
         elif depth < 2:
-            inner = draw(selection(type_name, fragments, depth + 1))
+            inner = draw(selection(type_name, fragments, depth + 1, plain))
             if kind == "inline":
                 on = draw(st.sampled_from([f"on {type_name} ", ""]))
-                parts.append(f"... {on}{draw(directives())} {{ {inner} }}")
+                parts.append(f"... {on}{draw(directives(plain))} {{ {inner} }}")
             else:
                 name = f"F{len(fragments)}"
                 fragments[name] = f"fragment {name} on {type_name} {{ {inner} }}"
-                parts.append(f"...{name}{draw(directives())}")
+                parts.append(f"...{name}{draw(directives(plain))}")
     return " ".join(parts)
 
 
 @st.composite
-def operations(draw: st.DrawFn) -> tuple[str, dict[str, Any], list[str]]:
+def operations(draw: st.DrawFn, plain: bool = False) -> tuple[str, dict[str, Any], list[str]]:
+    """``plain``: no directive reading a variable, and only summary roots (prepared queries')."""
     fragments: dict[str, str] = {}
     ids = [f"v{i}" for i in range(draw(st.integers(1, 4)))]
     roots = []
     for index in range(draw(st.integers(1, 2))):
-        summary = draw(selection("TranscodeSummary", fragments))
-        root = draw(st.sampled_from(["list", "one", "video"]))
+        summary = draw(selection("TranscodeSummary", fragments, plain=plain))
+        root = draw(st.sampled_from(["list", "one"] if plain else ["list", "one", "video"]))
         if root == "list":
             roots.append(f"r{index}: transcodeSummaries(videoIds: $ids) {{ {summary} }}")
         elif root == "one":
@@ -184,17 +190,66 @@ def schemas() -> tuple[GatewaySchema, GatewaySchema]:
 PROJECTING, STANDARD = schemas()
 
 
-def run(schema: GatewaySchema, document: str, variables: dict[str, Any], outcomes: dict[str, Any]) -> bytes:
-    async def batch(keys: list[str]) -> list[Any]:
-        return [outcomes[k] for k in keys]
+class Outcomes:
+    """A summary source answering from a dict."""
 
+    def __init__(self, outcomes: dict[str, Any]) -> None:
+        self.outcomes = outcomes
+
+    async def load_many(self, ids: Sequence[str], usable: Any = None) -> list[Any]:
+        return [self.outcomes[i] for i in ids]
+
+
+def context_for(outcomes: dict[str, Any]) -> Context:
+    return Context(settings=SETTINGS, summaries=SummaryLoader(Outcomes(outcomes)))
+
+
+def run(schema: GatewaySchema, document: str, variables: dict[str, Any], outcomes: dict[str, Any]) -> bytes:
     async def execute() -> ExecutionResult:
-        context = Context(settings=SETTINGS, summaries=DataLoader(batch))
+        context = context_for(outcomes)
         return await schema.execute(document, variable_values=variables, context_value=context)
 
     result = asyncio.run(execute())
     errors = [e.formatted for e in result.errors or ()]
     return orjson.dumps({"data": result.data, "errors": errors})
+
+
+PREPARED_RUNS: list[bool] = []  # whether each generated operation was answered prepared
+
+
+@EXAMPLES
+@given(operation=operations() | operations(plain=True), data=st.data())
+def test_a_prepared_query_answers_what_the_standard_path_answers(
+    operation: tuple[str, dict[str, Any], list[str]], data: st.DataObject
+) -> None:
+    """schema/prepared.py: once the standard path has run a document (and so prepared it), its
+    answer is the standard path's, or None (the standard path then runs)."""
+    document, variables, ids = operation
+    outcomes = {i: data.draw(summaries(i)) for i in ids}
+    expected = run(PROJECTING, document, variables, outcomes)  # the standard path: it learns
+    prepared_operations = PROJECTING.prepared
+    assert prepared_operations is not None
+    prepared = prepared_operations.get(document, None)
+    answered = None
+    if prepared is not None:
+        plan = prepared
+
+        async def answer() -> dict[str, Any] | None:
+            return await prepared_operations.run(plan, context_for(outcomes), variables)
+
+        answered = asyncio.run(answer())
+    PREPARED_RUNS.append(answered is not None)
+    if answered is not None:
+        assert orjson.dumps({"data": answered, "errors": []}) == expected
+
+
+def test_the_generated_operations_were_often_answered_prepared() -> None:
+    """The comparison above compares something: many generated operations are answered prepared."""
+    PREPARED_RUNS.clear()
+    test_a_prepared_query_answers_what_the_standard_path_answers()
+    print(f"{sum(PREPARED_RUNS)} of {len(PREPARED_RUNS)} answered prepared")
+    assert len(PREPARED_RUNS) >= 100
+    assert 0.25 <= sum(PREPARED_RUNS) / len(PREPARED_RUNS) < 1
 
 
 @EXAMPLES
