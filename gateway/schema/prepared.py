@@ -76,7 +76,6 @@ class PreparedOperations:
         self._list_limit = list_limit
         self._size = size
         self._entries: OrderedDict[tuple[str, str | None], Prepared | None] = OrderedDict()
-        self.answered = 0  # operations answered here (tests and the bench read it)
 
     def get(self, query: str, operation_name: str | None) -> Prepared | None:
         return self._entries.get((query, operation_name))
@@ -146,7 +145,6 @@ class PreparedOperations:
                 except Exception:  # a value the projection doesn't complete: the standard path does
                     return None
             data[field.key] = values if field.many else values[0]
-        self.answered += 1
         return data
 
     def _prepare(self, executor: Any, document: DocumentNode, operation_name: str | None) -> Prepared | None:
