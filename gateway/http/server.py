@@ -38,6 +38,7 @@ CUT_OFF_GRACE = 1.0  # seconds the requests of cut-off connections get to see th
 
 class GatewayServer(uvicorn.Server):
     on_shutdown: Callable[[], None] | None = None  # first thing at shutdown: the app's HTTP streams end
+    cancelling = 0  # servers of this process cancelling their last request tasks
 
     def __init__(self, config: uvicorn.Config, draining: Draining, drain_seconds: float = 0.0) -> None:
         super().__init__(config)
@@ -90,18 +91,35 @@ class GatewayServer(uvicorn.Server):
         while (state.connections or state.tasks) and not self.force_exit and loop.time() < deadline:
             await asyncio.sleep(0.05)
         stragglers = list(state.connections)
-        if stragglers:
-            fields = {"connections": len(stragglers), "seconds": grace}
+        if stragglers or state.tasks:
+            fields = {"connections": len(stragglers), "requests": len(state.tasks), "seconds": grace}
             log.warning("shutdown: cutting off connections still open", extra={"fields": fields})
             for connection in stragglers:
                 connection.transport.abort()
             deadline = loop.time() + CUT_OFF_GRACE
             while state.tasks and loop.time() < deadline:
                 await asyncio.sleep(0.02)
-        for task in list(state.tasks):
-            task.cancel()
+        cancelled = list(state.tasks)  # their CancelledError is the line above, not a traceback each
+        if cancelled:
+            GatewayServer.cancelling += 1
+            try:
+                for task in cancelled:
+                    task.cancel()
+                await asyncio.wait(cancelled, timeout=CUT_OFF_GRACE)
+            finally:
+                GatewayServer.cancelling -= 1
         if not self.force_exit:
             await self.lifespan.shutdown()
+
+
+def _not_cancelled_at_shutdown(record: logging.LogRecord) -> bool:
+    """Drops uvicorn's "Exception in ASGI application" traceback for a request task that a
+    shutdown cancelled (``GatewayServer.shutdown`` logged one line for all of them)."""
+    exc = record.exc_info[1] if record.exc_info else None
+    return not (isinstance(exc, asyncio.CancelledError) and GatewayServer.cancelling > 0)
+
+
+logging.getLogger("uvicorn.error").addFilter(_not_cancelled_at_shutdown)
 
 
 def capped_connections(settings: Settings) -> int:

@@ -58,7 +58,7 @@ def test_a_dribbling_client_is_cut_off_at_the_shutdown_timeout(tmp_path: Path) -
         assert gw.wait_exit(GRACE * 3) == 0
         assert time.monotonic() - started < GRACE + 3
         sock.close()
-        assert "cutting off connections" in gw.text()
+        assert "cutting off connections" in gw.text(), gw.tail()
         gw.assert_clean_log()
 
 
