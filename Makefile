@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-fast lint schema graphiql browser-deps federation-deps client-deps bench soak fuzz clean
+.PHONY: run test test-system test-fast lint schema graphiql browser-deps federation-deps client-deps bench soak fuzz clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,12 +18,16 @@ $(STAMP): pyproject.toml
 run: $(STAMP) graphiql
 	$(BIN)/vod-gateway serve --emulator --host $(HOST) --port $(PORT)
 
-## test: everything (installs Python deps, npm packages, Debian's chromium), then lint and the suite
+## test: everything the tests need (Python deps, npm packages, Debian's chromium), lint, the suite but tests/system
 test: $(STAMP) graphiql browser-deps federation-deps client-deps
 	$(BIN)/ruff check gateway tests bench
 	$(BIN)/ruff format --check gateway tests bench
 	$(BIN)/mypy gateway
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -m "not system"
+
+## test-system: the system tests (real gateway processes, JS gateways, Chromium, Redis servers); .ci/run runs it after `make test`
+test-system: $(STAMP) graphiql browser-deps federation-deps client-deps
+	$(BIN)/pytest -q -m system tests/system
 
 ## test-fast: the Python suite only, skipping browser and JS-gateway tests if their tools are absent
 test-fast: $(STAMP)

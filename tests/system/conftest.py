@@ -1,10 +1,23 @@
-"""Fixtures for the system tests: a private redis-server (the shared one at 6379 is never stopped)."""
+"""Fixtures for the system tests: a private redis-server (the shared one at 6379 is never stopped).
+
+Every test here is marked ``system``: real processes (gateways, JS gateways, Chromium, Redis
+servers). ``make test`` runs the rest of the suite, ``make test-system`` these, and ``.ci/run`` both,
+as two steps, so that each stays within CI's 10 minutes."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+
+HERE = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if HERE in item.path.parents:
+            item.add_marker(pytest.mark.system)
 
 from tests.support.redis import RedisServer
 
