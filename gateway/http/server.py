@@ -30,6 +30,7 @@ from gateway.http.connections import ConnectionGate, GatedSocket
 from gateway.http.draining import Draining
 from gateway.http.protocol import EdgeLimits, EdgeProtocol
 from gateway.http.streams import HttpStreams
+from gateway.http.ws_writes import CoalescingWebSocketProtocol
 
 log = logging.getLogger("gateway.edge")
 
@@ -156,7 +157,7 @@ def build_server(
         port=port,
         loop="asyncio",  # uvloop starved a few connections at 64 clients (p99 in seconds)
         http=EdgeProtocol.configured(limits, gate.made),
-        ws="websockets-sansio",
+        ws=CoalescingWebSocketProtocol,  # websockets-sansio, one write per connection and loop turn
         ws_max_size=settings.max_body_bytes,  # the decompressed size: permessage-deflate is off
         ws_per_message_deflate=False,
         lifespan="on",

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.redis import RedisServer
+
 HERE = Path(__file__).parent
 
 
@@ -18,8 +20,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if HERE in item.path.parents:
             item.add_marker(pytest.mark.system)
-
-from tests.support.redis import RedisServer
 
 
 @pytest.fixture
