@@ -38,6 +38,7 @@ from gateway.http.ws_messages import (
     legacy_problem,
     transport_problem,
 )
+from gateway.http.ws_published import start_published
 from gateway.http.ws_slots import OperationSlots
 from gateway.schema.context import Context
 from gateway.schema.errors import ErrorCode
@@ -138,7 +139,7 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             if message["id"] not in self.operations:
                 refusal = slots.acquire(tenant)
                 if refusal is None:
-                    await super().handle_subscribe(message)
+                    await self._start(message)
                     operation = self.operations.get(message["id"])
                     slots.hold(tenant, operation.task if operation is not None else None)
                     return
@@ -146,7 +147,15 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             error = {"id": message["id"], "type": "error", "payload": [refusal]}
             await self.send_message(error)  # type: ignore[arg-type]
             return
+        if refusal is None and self.connection_acknowledged:
+            await self._start(message)
+            return
         await super().handle_subscribe(message)
+
+    async def _start(self, message: SubscribeMessage) -> None:
+        """Published, if its document is (``ws_published.py``); else Strawberry's operation."""
+        if not start_published(self, message):
+            await super().handle_subscribe(message)
 
 
 class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
@@ -205,8 +214,12 @@ class TextFramesAdapter(ASGIWebSocketAdapter):
     async def send_json(self, message: Any) -> None:
         # an event shared by subscribers with this selection: its bytes, encoded once (fanout.py)
         text = encode_message(message) if message.__class__ is dict else None
+        await self.send_text(orjson.dumps(message).decode() if text is None else text)
+
+    async def send_text(self, text: str) -> None:
+        """One message, already JSON (a published subscription's: ``ws_published.py``)."""
         try:
-            await self.ws.send_text(orjson.dumps(message).decode() if text is None else text)
+            await self.ws.send_text(text)
         except WebSocketDisconnect as exc:
             raise WebSocketDisconnected from exc
 

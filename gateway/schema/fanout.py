@@ -44,6 +44,7 @@ class SharedEvents:
         self.shared = 0  # events handed out again, already built
         self.encodes = 0  # payloads encoded
         self.planned = 0  # events executed by a subscription's plan, without graphql-core's collecting
+        self.published = 0  # events of published subscriptions, without any per-event execution
 
     def event(self, project: Projector, response_name: str, record: object) -> dict[str, Any]:
         """``{response_name: project(record)}``, the same dict for every caller with these

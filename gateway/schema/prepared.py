@@ -1,5 +1,7 @@
 """Prepared operations: a plain summary query answered without Strawberry's or graphql-core's
-per-operation machinery, once the standard path has seen its document parse and validate.
+per-operation machinery, once the standard path has seen its document parse and validate (and a
+plain ``transcodeSummaryUpdates`` subscription published without its per-event one:
+``schema/published.py``).
 
 What a cached one-ID query costs is mostly per operation, not per field: Strawberry's extension
 hooks, graphql-core building its executor and coercing variables, Strawberry's argument
@@ -45,6 +47,7 @@ from gateway.schema.context import Context
 from gateway.schema.executor import ProjectingExecutor
 from gateway.schema.lookups import VALID_ID
 from gateway.schema.projection import Projector, projector
+from gateway.schema.published import PreparedSubscription, prepare_subscription
 from gateway.schema.shape_cache import directive_variables
 from gateway.vod.models import TranscodeSummaryRecord
 
@@ -67,6 +70,9 @@ class Prepared(NamedTuple):
     fields: tuple[_Field, ...]
 
 
+_Entry = Prepared | PreparedSubscription | None
+
+
 class PreparedOperations:
     """Per (query text, operation name): its :class:`Prepared`, or None (the standard path)."""
 
@@ -75,10 +81,20 @@ class PreparedOperations:
         self._max_ids = max_ids
         self._list_limit = list_limit
         self._size = size
-        self._entries: OrderedDict[tuple[str, str | None], Prepared | None] = OrderedDict()
+        self._entries: OrderedDict[tuple[str, str | None], _Entry] = OrderedDict()
+
+    @property
+    def schema(self) -> GraphQLSchema:
+        return self._schema
 
     def get(self, query: str, operation_name: str | None) -> Prepared | None:
-        return self._entries.get((query, operation_name))
+        entry = self._entries.get((query, operation_name))
+        return entry if isinstance(entry, Prepared) else None
+
+    def subscription(self, query: str, operation_name: str | None) -> PreparedSubscription | None:
+        """A plain ``transcodeSummaryUpdates`` document, publishable (``schema/published.py``)."""
+        entry = self._entries.get((query, operation_name))
+        return entry if isinstance(entry, PreparedSubscription) else None
 
     def learn(
         self,
@@ -147,13 +163,17 @@ class PreparedOperations:
             data[field.key] = values if field.many else values[0]
         return data
 
-    def _prepare(self, executor: Any, document: DocumentNode, operation_name: str | None) -> Prepared | None:
+    def _prepare(
+        self, executor: Any, document: DocumentNode, operation_name: str | None
+    ) -> Prepared | PreparedSubscription | None:
         operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
         if operation_name is None:
             operation = operations[0] if len(operations) == 1 else None
         else:
             named = [o for o in operations if o.name is not None and o.name.value == operation_name]
             operation = named[0] if len(named) == 1 else None
+        if operation is not None and operation.operation is OperationType.SUBSCRIPTION:
+            return prepare_subscription(executor, self._schema, document, operation, operation_name)
         if operation is None or operation.operation is not OperationType.QUERY or operation.directives:
             return None
         definitions = operation.variable_definitions or ()
