@@ -176,7 +176,8 @@ ROWS: tuple[Row, ...] = (
         "fewer, shorter full collections ([docs/benchmarks.md](docs/benchmarks.md#garbage-collection))"),
     Row(PROCESS, "prepared_queries", "GATEWAY_PREPARED_QUERIES", casts.boolean, True, _BOOL,
         "answer a repeated plain summary query (only `transcodeSummary`/`transcodeSummaries`, no directive) "
-        "without the per-operation pipeline; `false`: every operation the standard way "
+        "without the per-operation pipeline, and run a repeated plain `transcodeSummaryUpdates` over "
+        "graphql-transport-ws without the per-event one; `false`: every operation the standard way "
         "([docs/benchmarks.md](docs/benchmarks.md#prepared-queries))"),
 )  # fmt: skip
 
