@@ -33,6 +33,7 @@ from gateway.http.worker_metrics import WorkerMetrics
 from gateway.loading.parts import Parts, build_parts
 from gateway.metrics import Metrics
 from gateway.schema.build import build_schema
+from gateway.schema.fanout import SHARED
 from gateway.tracing import OFF, Tracing
 
 DEFAULT_QUERY = """# Transcoding summaries of a few videos; replace the IDs with yours.
@@ -113,6 +114,7 @@ def create_app(
             parts.refetcher.on_refreshed(lambda ids, outcomes: cache.forget(ids))
         if parts.redis is not None:  # persisted documents registered on one replica are known to all
             view.persisted.store.share(parts.redis)
+        parts.memory.on_release.append(SHARED.clear)  # the events only closed subscriptions needed
         parts.start()
         if siblings is not None:
             await siblings.start()

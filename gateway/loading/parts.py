@@ -16,6 +16,7 @@ from gateway.loading.batcher import Batcher
 from gateway.loading.cache import CacheTTLs, MemoryCache, SummaryCache
 from gateway.loading.fair import Budget
 from gateway.loading.limiter import Admission, Limiter, SlidingWindowLimiter, attempt_bound
+from gateway.loading.memory import MemoryReturn
 from gateway.loading.poller import Poller
 from gateway.loading.redis_events import CallbackFanout
 from gateway.loading.redis_link import RedisLink
@@ -47,12 +48,16 @@ class Parts:
     fanout: CallbackFanout | None = None  # callbacks shared with the other replicas (Redis)
     replicas: ReplicaCount | None = None  # the live replica count for the degraded-mode share (Redis)
     refetcher: Refetcher = field(init=False)
+    memory: MemoryReturn = field(init=False)  # given back once a crowd of subscriptions is gone
 
     def __post_init__(self) -> None:
         self.refetcher = Refetcher(self.source, self.poller, self.poller.clock, self.cache)
+        poller = self.poller
+        self.memory = MemoryReturn(lambda: poller.watches, poller.clock)
 
     def start(self) -> None:
         self.poller.start()
+        self.memory.start()
         if self.replicas is not None:
             self.replicas.start()
         if self.fanout is not None:
@@ -63,6 +68,7 @@ class Parts:
         await self.refetcher.aclose()
         if self.fanout is not None:
             await self.fanout.aclose()
+        await self.memory.aclose()
         await self.poller.aclose()
         await self.source.aclose()
         await self.http.aclose()
