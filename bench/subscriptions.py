@@ -14,7 +14,12 @@ videos, strict 15 calls/s, 20-60 ms) and gateway; 20 subscriptions per WebSocket
   event's video, as the emulator recorded it (its admission time, on the same CLOCK_MONOTONIC; the
   figure includes the emulated 20-60 ms of the call itself);
 - gateway CPU: its user + system seconds over those 15 s (the figure least moved by other load);
-- RSS after close: 5 s after every connection closed, against the RSS before the first one.
+  the bench client's own beside it (one Python process reading every event: near 15 s, its
+  timestamps lag and the latencies are partly its own);
+- RSS after close: 12 s after every connection closed (the gateway gives memory back within 5 s
+  of a crowd of subscriptions going: ``gateway/loading/memory.py``), against the RSS before the
+  first one. ``--malloc`` runs the gateway with ``PYTHONMALLOC=malloc`` (glibc's allocator for
+  every object, which gives memory back page by page; CPython's own keeps 1 MiB arenas).
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 from websockets.asyncio.client import ClientConnection, connect
 
 from bench import procs
@@ -88,7 +94,7 @@ class Client:
 
     async def read(self) -> None:
         async for raw in self.ws:
-            message = json.loads(raw)
+            message = orjson.loads(raw)
             if message.get("type") == "next":
                 summary = message["payload"]["data"]["transcodeSummaryUpdates"]
                 self.events[message["id"]].append((time.monotonic(), summary["videoId"]))
@@ -117,12 +123,12 @@ async def _measure(
     subscribed = rss_kb(pid)
     seconds_before, count_before = rounds(url)
     seen = {(id(c), op): len(e) for c in clients for op, e in c.events.items()}
-    cpu_before = cpu_seconds(pid)
+    cpu_before, client_before = cpu_seconds(pid), time.process_time()
     jumped = time.monotonic()
     httpx.post(emulator + "/_emulator/clock", json={"advance": 30}, timeout=10)
     await asyncio.sleep(15)
     seconds_after, count_after = rounds(url)
-    cpu = cpu_seconds(pid) - cpu_before
+    cpu, client_cpu = cpu_seconds(pid) - cpu_before, time.process_time() - client_before
     answered = first_answers(emulator, jumped)
     nexts = [
         e[seen[(id(c), op)]] for c in clients for op, e in c.events.items() if len(e) > seen[(id(c), op)]
@@ -133,7 +139,7 @@ async def _measure(
         await client.ws.close()
     for reader in readers:
         reader.cancel()
-    await asyncio.sleep(5)
+    await asyncio.sleep(12)
     closed = rss_kb(pid)
     ordered = sorted(waits) or [float("nan")]
     from_answer = sorted(after_answer) or [float("nan")]
@@ -141,6 +147,7 @@ async def _measure(
         "subscriptions": count,
         "RSS per subscription (KB)": (subscribed - baseline) / count,
         "gateway CPU over the 15 s (s)": cpu,
+        "bench client CPU (s)": client_cpu,
         "poll round (s)": (seconds_after - seconds_before) / max(1.0, count_after - count_before),
         "event after the jump p50 / p95 (ms)": _pair(ordered),
         "event after the upstream answer p50 / p95 (ms)": _pair(from_answer),
@@ -164,10 +171,11 @@ def first_answers(emulator: str, since: float) -> dict[str, float]:
     return first
 
 
-def run(counts: list[int]) -> list[dict[str, Any]]:
+def run(counts: list[int], malloc: bool = False) -> list[dict[str, Any]]:
     rows = []
     for count in counts:
         env = {
+            **({"PYTHONMALLOC": "malloc"} if malloc else {}),
             "GATEWAY_SUBSCRIPTIONS_MAX": str(count + 100),
             "GATEWAY_SUBSCRIPTIONS_PER_KEY": str(count + 100),
             "GATEWAY_MAX_CONNECTIONS": str(count // PER_CONNECTION + 200),
@@ -185,9 +193,14 @@ def run(counts: list[int]) -> list[dict[str, Any]]:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.subscriptions", description=__doc__)
     parser.add_argument("--counts", type=int, nargs="*", default=[1000, 3000, 10000])
+    parser.add_argument("--malloc", action="store_true", help="the gateway with PYTHONMALLOC=malloc")
     args = parser.parse_args()
-    text = f"Measured {time.strftime('%Y-%m-%d')} on {machine()}.\n\n" + table(run(args.counts))
-    publish(text, "subscriptions.md")
+    allocator = "PYTHONMALLOC=malloc" if args.malloc else "CPython's allocator"
+    text = f"Measured {time.strftime('%Y-%m-%d')} on {machine()}, {allocator}.\n\n"
+    publish(
+        text + table(run(args.counts, args.malloc)),
+        "subscriptions-malloc.md" if args.malloc else "subscriptions.md",
+    )
 
 
 if __name__ == "__main__":

@@ -23,6 +23,15 @@ CONTENT_TYPE = f"{MEDIA_TYPE}; charset=utf-8"
 _JSON = "application/json"
 
 
+JSON_TYPES = frozenset({_JSON, MEDIA_TYPE})
+"""The media types of one JSON answer."""
+
+
+def named_types(accept: str | None) -> set[str]:
+    """The media types an ``Accept`` names, lowercased, without their parameters."""
+    return {part.split(";", 1)[0].strip().lower() for part in (accept or "").split(",")}
+
+
 def _weights(accept: str) -> dict[str, float]:
     weights: dict[str, float] = {}
     for item in accept.split(","):

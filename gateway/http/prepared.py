@@ -20,13 +20,12 @@ from strawberry.extensions.tracing.apollo_federation import FTV1_HEADER
 from strawberry.types import ExecutionResult
 
 from gateway.http.csrf import is_json
-from gateway.http.graphql_response import accepts_json
+from gateway.http.graphql_response import JSON_TYPES, accepts_json, named_types
 from gateway.http.persisted import PersistedQueries
 from gateway.schema.context import Context
 from gateway.schema.prepared import PreparedOperations
 
 _KEYS = frozenset({"query", "variables", "operationName", "extensions"})
-_JSON_TYPES = frozenset({"application/json", "application/graphql-response+json"})
 
 
 class PreparedAnswers:
@@ -82,5 +81,4 @@ def _one_json_answer(accept: str | None) -> bool:
     lowered = (accept or "").lower()
     if "multipart/mixed" not in lowered and "text/event-stream" not in lowered:
         return True
-    types = {part.split(";", 1)[0].strip() for part in lowered.split(",")}
-    return bool(types & _JSON_TYPES)
+    return bool(named_types(accept) & JSON_TYPES)

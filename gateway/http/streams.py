@@ -38,7 +38,7 @@ from strawberry.http.streaming import (
 from strawberry.subscriptions import GRAPHQL_SSE_PROTOCOL, MULTIPART_SUBSCRIPTION_PROTOCOL
 from strawberry.types import ExecutionResult
 
-from gateway.http.graphql_response import is_incremental
+from gateway.http.graphql_response import JSON_TYPES, is_incremental, named_types
 from gateway.http.rejections import CodedRefusal
 from gateway.http.ws_slots import OperationSlots
 from gateway.schema.errors import ErrorCode
@@ -189,8 +189,8 @@ def one_result_for(query: str | None, operation_name: str | None, accept: str | 
     subscription, nor incremental (``@defer``/``@stream``) unless multipart/mixed is accepted too
     (plain HTTP's incremental answer; else its payloads go out as SSE events). A query then keeps
     everything plain HTTP has (the response cache, GET caching) and takes no slot."""
-    types = {part.split(";", 1)[0].strip().lower() for part in (accept or "").split(",")}
-    if not types & {"application/json", "application/graphql-response+json"}:
+    types = named_types(accept)
+    if not types & JSON_TYPES:
         return False
     if _operation_type(query or "", operation_name) in ("subscription", None):
         return False

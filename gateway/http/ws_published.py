@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncGenerator
 from typing import Any
 
 import orjson
@@ -26,7 +25,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import Subscr
 
 from gateway.schema.context import Context
 from gateway.schema.prepared import PreparedOperations
-from gateway.schema.published import published_events
+from gateway.schema.published import Published, published_events
 
 log = logging.getLogger("gateway.subscriptions")
 
@@ -53,17 +52,23 @@ def start_published(handler: BaseGraphQLTransportWSHandler[Context, None], messa
     return True
 
 
-async def run_published(operation: Operation[Context, Any], events: AsyncGenerator[bytes, None]) -> None:
+async def run_published(operation: Operation[Context, Any], events: Published) -> None:
     """The operation task: each payload as a ``next``, then ``complete`` (as ``run_operation``)."""
     handler = operation.handler
     send = handler.websocket.send_text  # type: ignore[attr-defined]  # TextFramesAdapter's
     head = b'{"id":' + orjson.dumps(operation.id) + b',"type":"next","payload":'
+    outcomes = events.outcomes
     try:
-        async with contextlib.aclosing(events):
-            async for payload in events:
+        try:
+            async for outcome in outcomes:
+                payload = events.payload(outcome)
+                if payload is None:
+                    payload = await events.executed(outcome)
                 if operation.completed:
                     return
                 await send((head + payload + b"}").decode())
+        finally:
+            await outcomes.aclose()  # the watch released, however it ends
         await operation.send_operation_message({"id": operation.id, "type": "complete"})
     except WebSocketDisconnected:
         return  # the connection's handler ends every operation

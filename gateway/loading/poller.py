@@ -60,7 +60,7 @@ class Watch:
         self._ids: set[str] = set()
         self._seen: dict[str, object] = {}  # the view of what the subscriber has, per video
         self._mailbox: dict[str, tuple[Outcome, object]] = {}  # the latest news, with its view
-        self._ready = asyncio.Event()
+        self._waiter: asyncio.Future[None] | None = None  # while the subscriber waits for news
         self._closed = False
 
     @property
@@ -103,15 +103,19 @@ class Watch:
             self._mailbox.pop(video_id, None)  # it changed and changed back before we looked
             return
         self._mailbox[video_id] = (outcome, key)
-        self._ready.set()
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     async def changes(self) -> dict[str, Outcome]:
         """Wait for at least one change; take every change waiting (the latest per video)."""
-        while not self._mailbox:
-            self._ready.clear()
-            await self._ready.wait()
+        while not self._mailbox:  # a bare future, not an Event: one less deque per subscription
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
         taken, self._mailbox = self._mailbox, {}
-        self._ready.clear()
         for video_id, (_, key) in taken.items():
             self._seen[video_id] = key
         return {video_id: outcome for video_id, (outcome, _) in taken.items()}

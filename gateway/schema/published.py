@@ -121,9 +121,8 @@ def prepare_subscription(
 
 def published_events(
     prepared: PreparedSubscription, context: Context, variables: Any, schema: GraphQLSchema
-) -> AsyncGenerator[bytes, None] | None:
-    """The subscription's payloads as JSON, ``{"data": ...}`` (with ``errors`` where the standard
-    path has them); or None: run it the standard way."""
+) -> Published | None:
+    """The subscription's events, or None: run it the standard way."""
     parts = context.parts
     if variables is None:
         variables = {}
@@ -142,52 +141,60 @@ def published_events(
     if context.flow is not None:  # the operation's span: its first call links to it (as the resolver's)
         source.flow.trace = context.flow.trace
     outcomes = summary_updates(source, parts.poller, ids, prepared.view)
-    return _payloads(prepared, outcomes, context, variables, schema)
+    return Published(prepared, outcomes, context, variables, schema)
 
 
-async def _payloads(
-    prepared: PreparedSubscription,
-    outcomes: AsyncGenerator[Any, None],
-    context: Context,
-    variables: Mapping[str, Any],
-    schema: GraphQLSchema,
-) -> AsyncGenerator[bytes, None]:
-    project, key = prepared.project, prepared.key
-    executor: Any = None
-    try:
-        async for outcome in outcomes:
-            if outcome.__class__ is TranscodeSummaryRecord:
-                try:
-                    payload = SHARED.payload(SHARED.event(project, key, outcome))
-                except Exception:  # the standard path completes it, errors and all
-                    payload = None
-                if payload is not None:
-                    SHARED.published += 1
-                    yield payload
-                    continue
-            if executor is None:
-                executor = ProjectingExecutor.build(
-                    schema,
-                    prepared.document,
-                    context_value=context,
-                    raw_variable_values=dict(variables),
-                    operation_name=prepared.operation_name,
-                )
-                if isinstance(executor, list):  # IDs the resolver took must coerce: a bug
-                    raise RuntimeError(f"published subscription variables refused: {executor}")
-            yield await _executed(executor, outcome)
-    finally:
-        await outcomes.aclose()
+class Published:
+    """One published subscription: ``outcomes`` (the resolver's loop) and each one's payload as
+    JSON, ``{"data": ...}`` (with ``errors`` where the standard path has them)."""
 
+    __slots__ = ("_context", "_executor", "_prepared", "_schema", "_variables", "outcomes")
 
-async def _executed(executor: Any, outcome: Outcome) -> bytes:
-    """The payload graphql-core's per-event execution gives ``outcome``, coded as Guards codes a
-    stream's results, formatted as Strawberry's ``send_next`` formats them."""
-    result = executor.build_per_event_executor(outcome).execute_operation(False)
-    if executor.is_awaitable(result):
-        result = await result
-    code_errors(result)
-    payload: dict[str, Any] = {"data": result.data}
-    if result.errors:
-        payload["errors"] = [error.formatted for error in result.errors]
-    return orjson.dumps(payload)
+    def __init__(
+        self,
+        prepared: PreparedSubscription,
+        outcomes: AsyncGenerator[Any, None],
+        context: Context,
+        variables: Mapping[str, Any],
+        schema: GraphQLSchema,
+    ) -> None:
+        self._prepared, self.outcomes, self._context = prepared, outcomes, context
+        self._variables, self._schema = variables, schema
+        self._executor: Any = None
+
+    def payload(self, outcome: Outcome) -> bytes | None:
+        """A record's payload, built and encoded once for every subscriber with this selection;
+        None: :meth:`executed` makes it."""
+        if outcome.__class__ is not TranscodeSummaryRecord:
+            return None
+        prepared = self._prepared
+        try:
+            payload = SHARED.payload(SHARED.event(prepared.project, prepared.key, outcome))
+        except Exception:  # the standard path completes it, errors and all
+            return None
+        SHARED.published += 1
+        return payload
+
+    async def executed(self, outcome: Outcome) -> bytes:
+        """The payload graphql-core's per-event execution gives ``outcome``, coded as Guards codes
+        a stream's results, formatted as Strawberry's ``send_next`` formats them."""
+        executor = self._executor
+        if executor is None:
+            prepared = self._prepared
+            executor = self._executor = ProjectingExecutor.build(
+                self._schema,
+                prepared.document,
+                context_value=self._context,
+                raw_variable_values=dict(self._variables),
+                operation_name=prepared.operation_name,
+            )
+            if isinstance(executor, list):  # IDs the resolver took must coerce: a bug
+                raise RuntimeError(f"published subscription variables refused: {executor}")
+        result = executor.build_per_event_executor(outcome).execute_operation(False)
+        if executor.is_awaitable(result):
+            result = await result
+        code_errors(result)
+        payload: dict[str, Any] = {"data": result.data}
+        if result.errors:
+            payload["errors"] = [error.formatted for error in result.errors]
+        return orjson.dumps(payload)

@@ -75,6 +75,7 @@ async def summary_updates(
     watch = poller.watch(view)
     try:
         first = await first_outcomes(source, ids)
+        del source  # its flow served the first lookup; the poller's rounds are the poller's flow
         unfinished: list[str] = []
         for video_id, outcome in zip(ids, first, strict=True):
             watch.seen(video_id, outcome)
