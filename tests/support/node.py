@@ -1,6 +1,6 @@
 """Node.js for the tests that drive JavaScript (client libraries, JS gateways, the browser): the
 binary, once the npm packages a test folder pins are installed; else the test is skipped with the
-command that installs them (CI installs them all: ``make test``)."""
+command that installs them (CI installs them all: ``make test`` and ``make test-system`` do)."""
 
 from __future__ import annotations
 
