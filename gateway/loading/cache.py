@@ -76,6 +76,10 @@ async def read_cached(
     return cached
 
 
+REHOME = 5_000
+"""Entries :meth:`MemoryCache.rehome` rebuilds at most (a few tens of ms)."""
+
+
 class MemoryCache:
     """A bounded, least-recently-written map with per-entry expiry."""
 
@@ -117,3 +121,19 @@ class MemoryCache:
     async def forget(self, ids: Sequence[str]) -> None:
         for video_id in ids:
             self._entries.pop(video_id, None)
+
+    def rehome(self, newest: int = REHOME) -> int:
+        """The ``newest`` entries rebuilt in new memory (key, expiry and record, through the Redis
+        codec), in their order, the old objects let go; how many. Entries written while thousands
+        of subscriptions lived are scattered among their freed memory and keep its pages from going
+        back to the system (``memory.py``); the copies are made once that memory is free, together."""
+        from gateway.loading.codec import decode, encode  # the codec imports this module's types
+
+        entries = self._entries
+        keys = list(entries)[-newest:]
+        for key in keys:
+            expires, outcome = entries.pop(key)
+            data = encode(outcome)
+            copied = decode(data) if data is not None else None
+            entries[key.encode().decode()] = (expires + 0.0, outcome if copied is None else copied)
+        return len(keys)

@@ -6,11 +6,14 @@ and closing them frees the objects but not the memory: the allocators keep it fo
 to half of their peak since the last look that gave back memory, and by at least ``least``, it
 drops what only they needed (the ``on_release`` hooks: the shared events of ``schema/fanout.py``),
 collects, and asks the C allocator to hand its free pages back to the system (glibc's
-``malloc_trim(0)``; nothing where there is none). One log line says how much RSS that returned.
+``malloc_trim(0)``; nothing where there is none). What must stay but was made during the crowd (the
+summaries polled meanwhile, in the summary cache) is scattered among the freed memory and keeps its
+pages: the ``rehome`` hooks copy it, now that the memory around is free, and the old copies go with
+a second collection and trim. One log line says how much RSS that returned.
 
-How much comes back depends on the allocator: CPython's own (``pymalloc``, the default) keeps an
-arena of 1 MiB while any object in it lives, and the summaries polled meanwhile are spread over
-many; with ``PYTHONMALLOC=malloc`` glibc releases page by page. docs/benchmarks.md measures both.
+How much comes back depends on the allocator: with ``PYTHONMALLOC=malloc`` (the container image's)
+glibc releases page by page; CPython's own (``pymalloc``) keeps an arena of 1 MiB while any object in
+it lives. docs/benchmarks.md measures both.
 """
 
 from __future__ import annotations
@@ -72,7 +75,8 @@ class MemoryReturn:
         self._least = least
         self._trim = trim
         self._peak = 0
-        self.on_release: list[Callable[[], None]] = []
+        self.on_release: list[Callable[[], None]] = []  # drop what only the subscriptions needed
+        self.rehome: list[Callable[[], object]] = []  # then copy what must stay (the summary cache)
         self.releases = 0
         self._task: asyncio.Task[None] | None = None
 
@@ -86,14 +90,21 @@ class MemoryReturn:
         before = rss_kb()
         for hook in self.on_release:
             hook()
-        gc.collect()
-        if self._trim is not None:
-            self._trim()
+        self._collect()
+        if self.rehome:  # survivors made during the crowd, copied now that its memory is free
+            for rehome in self.rehome:
+                rehome()
+            self._collect()
         self.releases += 1
         fields = {"subscriptions": live, "peak": self._peak, "rss_kb_before": before, "rss_kb": rss_kb()}
         log.info("memory given back after subscriptions closed", extra={"fields": fields})
         self._peak = live
         return True
+
+    def _collect(self) -> None:
+        gc.collect()
+        if self._trim is not None:
+            self._trim()
 
     def start(self) -> None:
         if self._task is None:

@@ -54,6 +54,8 @@ class Parts:
         self.refetcher = Refetcher(self.source, self.poller, self.poller.clock, self.cache)
         poller = self.poller
         self.memory = MemoryReturn(lambda: poller.watches, poller.clock)
+        if isinstance(self.cache, MemoryCache):  # its summaries polled during a crowd: copied after
+            self.memory.rehome.append(self.cache.rehome)
 
     def start(self) -> None:
         self.poller.start()

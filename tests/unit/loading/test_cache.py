@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from gateway.loading.cache import CacheTTLs, MemoryCache
 from gateway.vod.errors import NoResponse, VideoNotFound
 from gateway.vod.models import SummaryStatus, TranscodeSummaryRecord
@@ -50,3 +52,29 @@ async def test_size_is_bounded_oldest_written_first_out() -> None:
         await cache.put_many({f"v{i}": rec(f"v{i}", SummaryStatus.COMPLETE_ALL_SUCC)})
     assert set(await cache.get_many([f"v{i}" for i in range(5)])) == {"v2", "v3", "v4"}
     assert len(cache) == 3
+
+
+async def test_rehome_copies_the_newest_entries_in_order_and_equal() -> None:
+    clock = ManualClock()
+    cache = MemoryCache(CacheTTLs(active=60, terminal=60, not_found=60), clock, max_entries=3)
+    await cache.put_many({"a": rec("a", SummaryStatus.PROCESSING)})
+    await clock.advance(1)
+    await cache.put_many({"b": rec("b", SummaryStatus.COMPLETE_ALL_SUCC), "c": VideoNotFound("c")})
+    before = dict(cache._entries)
+    assert cache.rehome(newest=2) == 2
+    after = cache._entries
+
+    def contents(entries: Mapping[str, tuple[float, object]]) -> list[tuple[str, float, object]]:
+        return [
+            (k, t, getattr(v, "video_id", None) if isinstance(v, VideoNotFound) else v)
+            for k, (t, v) in entries.items()
+        ]
+
+    assert contents(after) == contents(before)  # same order, equal keys, expiries and outcomes
+    assert after["a"][1] is before["a"][1]  # older than the newest two: left as it was
+    for key in ("b", "c"):
+        assert after[key][1] is not before[key][1] and after[key][0] is not before[key][0]
+        assert next(k for k in after if k == key) is not next(k for k in before if k == key)
+    assert (await cache.get_many(["b"]))["b"] == rec("b", SummaryStatus.COMPLETE_ALL_SUCC)
+    await cache.put_many({"d": rec("d", SummaryStatus.PROCESSING)})  # the bound still holds, oldest out
+    assert list(cache._entries) == ["b", "c", "d"]

@@ -27,6 +27,17 @@ def _memory(counts: Counts, clock: ManualClock, least: int = 100) -> MemoryRetur
     return memory
 
 
+def test_what_must_stay_is_copied_after_the_first_trim_and_trimmed_again() -> None:
+    counts, clock = Counts(), ManualClock()
+    memory = _memory(counts, clock)
+    memory.rehome.append(lambda: counts.calls.append("rehome"))
+    counts.live = 1000
+    memory.look()
+    counts.live = 0
+    assert memory.look()
+    assert counts.calls == ["clear", "trim", "rehome", "trim"]
+
+
 def test_it_gives_back_after_half_of_the_peak_is_gone_and_by_enough() -> None:
     counts, clock = Counts(), ManualClock()
     memory = _memory(counts, clock)
