@@ -36,6 +36,7 @@ STANDARD = {
     "PATH",
     "PYTHONUNBUFFERED",
     "PYTHONDONTWRITEBYTECODE",
+    "PYTHONMALLOC",  # glibc's allocator: memory back after crowds of subscriptions (docs/benchmarks.md)
     "PIP_DISABLE_PIP_VERSION_CHECK",
     "PIP_NO_CACHE_DIR",
 }
@@ -265,6 +266,7 @@ def test_dockerfile_builds_graphiql_then_installs_and_runs_as_non_root() -> None
     parse_cli(cmd)
     assert cmd[:2] == ["vod-gateway", "serve"] and flag(cmd, "--host") == "0.0.0.0"
     assert ("EXPOSE", flag(cmd, "--port")) in runtime
+    assert ("ENV", "PYTHONMALLOC=malloc") in runtime  # memory back after crowds of subscriptions
     healthcheck = next(a for i, a in runtime if i == "HEALTHCHECK")
     assert f"127.0.0.1:{flag(cmd, '--port')}/healthz" in healthcheck and "curl" not in healthcheck
     ignored = (ROOT / ".dockerignore").read_text().split()
