@@ -6,7 +6,9 @@ videos, strict 15 calls/s, 20-60 ms) and gateway; 20 subscriptions per WebSocket
 ``videoId transcodeStatus progress``. Measured:
 
 - RSS per subscription: the gateway's resident memory once every subscription had its first events,
-  minus before the first connection, over the count;
+  minus the warm baseline, over the count. The warm baseline is the RSS after one subscription
+  had its first events and closed (what any first traffic costs once: lazy imports, the first
+  caches); "cold" is the RSS before any connection;
 - poll round: the mean of ``gateway_poll_round_seconds`` over the measuring window (its /metrics);
 - event latency: the emulator's clock jumps 30 s (every job moves on at that instant, none ends);
   each subscription's next event is timed from the jump (it includes the wait for the next round)
@@ -17,8 +19,8 @@ videos, strict 15 calls/s, 20-60 ms) and gateway; 20 subscriptions per WebSocket
   the bench client's own beside it (one Python process reading every event: near 15 s, its
   timestamps lag and the latencies are partly its own);
 - RSS after close: 12 s after every connection closed (the gateway gives memory back within 5 s
-  of a crowd of subscriptions going: ``gateway/loading/memory.py``), against the RSS before the
-  first one. ``--malloc`` runs the gateway with ``PYTHONMALLOC=malloc`` (glibc's allocator for
+  of a crowd of subscriptions going: ``gateway/loading/memory.py``), against the warm baseline and
+  against the cold one. ``--malloc`` runs the gateway with ``PYTHONMALLOC=malloc`` (glibc's allocator for
   every object, which gives memory back page by page; CPython's own keeps 1 MiB arenas).
 """
 
@@ -100,9 +102,24 @@ class Client:
                 self.events[message["id"]].append((time.monotonic(), summary["videoId"]))
 
 
+async def _warm_up(ws_url: str, videos: list[str]) -> None:
+    """One subscription to its first events, then closed: what any first traffic costs once."""
+    client = Client(await _open(ws_url))
+    reader = asyncio.create_task(client.read())
+    await client.subscribe("warm", videos[:IDS_PER_SUBSCRIPTION])
+    deadline = time.monotonic() + 30
+    while len(client.events["warm"]) < IDS_PER_SUBSCRIPTION and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    await client.ws.close()
+    reader.cancel()
+    await asyncio.sleep(2)
+
+
 async def _measure(
     ws_url: str, url: str, emulator: str, pid: int, count: int, videos: list[str]
 ) -> dict[str, Any]:
+    cold = rss_kb(pid)
+    await _warm_up(ws_url, videos)
     baseline = rss_kb(pid)
     clients = [Client(await _open(ws_url)) for _ in range(-(-count // PER_CONNECTION))]
     readers = [asyncio.create_task(c.read()) for c in clients]
@@ -152,7 +169,8 @@ async def _measure(
         "event after the jump p50 / p95 (ms)": _pair(ordered),
         "event after the upstream answer p50 / p95 (ms)": _pair(from_answer),
         "subscriptions with an event": f"{len(waits)} of {count}",
-        "RSS after close vs before (%)": (closed - baseline) / baseline * 100,
+        "RSS after close vs warm (%)": (closed - baseline) / baseline * 100,
+        "vs cold (%)": (closed - cold) / cold * 100,
     }
 
 
