@@ -68,6 +68,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.response_cache
 	$(BIN)/python -m bench.cpu --gc
 	$(BIN)/python -m bench.subscriptions
+	$(BIN)/python -m bench.subscriptions --malloc
 
 ## fuzz: a longer generated-operation run (FUZZ_EXAMPLES=20000 by default; the suite runs 2,000)
 FUZZ_EXAMPLES ?= 20000
