@@ -38,6 +38,7 @@ from gateway.http.ws_messages import (
     legacy_problem,
     transport_problem,
 )
+from gateway.http.ws_outbox import Outbox
 from gateway.http.ws_published import start_published
 from gateway.http.ws_slots import OperationSlots
 from gateway.schema.context import Context
@@ -154,8 +155,17 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
 
     async def _start(self, message: SubscribeMessage) -> None:
         """Published, if its document is (``ws_published.py``); else Strawberry's operation."""
-        if not start_published(self, message):
+        outbox = self.__dict__.get("_outbox")
+        if outbox is None:  # the connection's sender of published frames, made on first need
+            outbox = self.__dict__["_outbox"] = Outbox(self.websocket.send_text)  # type: ignore[attr-defined]
+        if not start_published(self, message, outbox):
             await super().handle_subscribe(message)
+
+    async def shutdown(self) -> None:
+        await super().shutdown()  # every operation ended: nothing of theirs waits in the outbox
+        outbox = self.__dict__.get("_outbox")
+        if outbox is not None:
+            outbox.close()
 
 
 class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):

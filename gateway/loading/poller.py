@@ -121,6 +121,27 @@ class Watch:
         return {video_id: outcome for video_id, (outcome, _) in taken.items()}
 
 
+class PushWatch(Watch):
+    """A watch without a mailbox: each answer that is news to it goes to ``on_news`` at once, from
+    the poller's delivery (a published subscription's: nothing waits, no task per subscriber)."""
+
+    def __init__(self, poller: Poller, view: View, on_news: Callable[[str, Outcome], None]) -> None:
+        super().__init__(poller, view)
+        self._on_news = on_news
+
+    def offer(self, video_id: str, outcome: Outcome, seen_as: object = None) -> None:
+        if video_id not in self._ids:
+            return
+        key = self.view(outcome) if seen_as is None else seen_as
+        if video_id in self._seen and self._seen[video_id] == key:
+            return
+        self._seen[video_id] = key
+        self._on_news(video_id, outcome)
+
+    async def changes(self) -> dict[str, Outcome]:
+        raise TypeError("a PushWatch hands its news to on_news")
+
+
 class Poller:
     def __init__(
         self,
@@ -151,6 +172,10 @@ class Poller:
     def watch(self, view: View = whole) -> Watch:
         self.watches += 1
         return Watch(self, view)
+
+    def push_watch(self, view: View, on_news: Callable[[str, Outcome], None]) -> PushWatch:
+        self.watches += 1
+        return PushWatch(self, view, on_news)
 
     def refcount(self, video_id: str) -> int:
         return self._refs.get(video_id, 0)

@@ -9,11 +9,12 @@ no directive reading a variable, an event is the same function of the record for
 with the same selection: :func:`prepare_subscription` (called by :class:`~gateway.schema.prepared.
 PreparedOperations` when it learns a document) keeps where the IDs come from, the compiled
 projection of the selection (the same one the executor would use) and the view the poller compares
-answers by (``selection.py``). :func:`published_events` then runs :func:`~gateway.schema.subscription.
-summary_updates`, the very loop the resolver runs, and turns each outcome into its payload's JSON:
-a record's ``{"data": ...}`` built and encoded once per (selection, record) for every subscriber
-(``fanout.py``); anything else (a video that doesn't exist, a failed lookup, a value the projection
-refuses) through graphql-core's per-event execution, coded as the standard path codes it.
+answers by (``selection.py``). :func:`published_events` then gives what running it takes (the
+first lookup as the resolver makes it; the poller's answers are pushed to it, ``http/ws_published.py``)
+and turns each outcome into its payload's JSON: a record's ``{"data": ...}`` built and encoded once
+per (selection, record) for every subscriber (``fanout.py``); anything else (a video that doesn't
+exist, a failed lookup, a value the projection refuses) through graphql-core's per-event execution,
+coded as the standard path codes it.
 
 What it doesn't take (None: the caller runs the operation the standard way) is what it can't answer
 exactly as the standard path would: IDs that aren't a list of valid strings within the limits, a
@@ -22,7 +23,7 @@ variable with a default or a directive, an operation directive.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import Mapping
 from types import SimpleNamespace
 from typing import Any, NamedTuple
 
@@ -43,7 +44,8 @@ from graphql.execution.collect_fields import FieldDetails
 from strawberry.types.nodes import SelectedField, convert_selections
 
 from gateway.loading.cache import Outcome
-from gateway.loading.poller import View
+from gateway.loading.loader import SummarySource
+from gateway.loading.poller import Poller, View
 from gateway.schema.context import Context
 from gateway.schema.errors import code_errors
 from gateway.schema.executor import ProjectingExecutor
@@ -51,7 +53,7 @@ from gateway.schema.fanout import SHARED
 from gateway.schema.projection import Projector, projector
 from gateway.schema.selection import view_of
 from gateway.schema.shape_cache import directive_variables
-from gateway.schema.subscription import checked_ids, summary_updates
+from gateway.schema.subscription import checked_ids, first_outcomes
 from gateway.vod.models import TranscodeSummaryRecord
 
 ROOT = "transcodeSummaryUpdates"
@@ -140,27 +142,40 @@ def published_events(
     source = parts.source.flow(context.tenant)
     if context.flow is not None:  # the operation's span: its first call links to it (as the resolver's)
         source.flow.trace = context.flow.trace
-    outcomes = summary_updates(source, parts.poller, ids, prepared.view)
-    return Published(prepared, outcomes, context, variables, schema)
+    return Published(prepared, ids, source, parts.poller, context, variables, schema)
 
 
 class Published:
-    """One published subscription: ``outcomes`` (the resolver's loop) and each one's payload as
-    JSON, ``{"data": ...}`` (with ``errors`` where the standard path has them)."""
+    """One published subscription: its IDs, the source of its first lookup, the poller, and each
+    outcome's payload as JSON, ``{"data": ...}`` (with ``errors`` where the standard path has them).
+    Its events follow :func:`~gateway.schema.subscription.summary_updates`: the first outcomes
+    (:meth:`first`), then each change as the poller hands it over, a video released once final."""
 
-    __slots__ = ("_context", "_executor", "_prepared", "_schema", "_variables", "outcomes")
+    __slots__ = ("_context", "_executor", "_prepared", "_schema", "_variables", "ids", "poller", "source")
 
     def __init__(
         self,
         prepared: PreparedSubscription,
-        outcomes: AsyncGenerator[Any, None],
+        ids: list[str],
+        source: SummarySource | None,
+        poller: Poller,
         context: Context,
         variables: Mapping[str, Any],
         schema: GraphQLSchema,
     ) -> None:
-        self._prepared, self.outcomes, self._context = prepared, outcomes, context
-        self._variables, self._schema = variables, schema
+        self._prepared, self.ids, self.source, self.poller = prepared, ids, source, poller
+        self._context, self._variables, self._schema = context, variables, schema
         self._executor: Any = None
+
+    @property
+    def view(self) -> View:
+        return self._prepared.view
+
+    async def first(self) -> list[Outcome]:
+        """The state now, as the resolver's first lookup takes it; the source is let go after."""
+        source, self.source = self.source, None
+        assert source is not None, "first() is called once"
+        return await first_outcomes(source, self.ids)
 
     def payload(self, outcome: Outcome) -> bytes | None:
         """A record's payload, built and encoded once for every subscriber with this selection;

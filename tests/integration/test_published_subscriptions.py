@@ -128,3 +128,33 @@ async def test_what_it_cannot_answer_exactly_goes_the_standard_way(
     await wait_until(lambda: len(first.frames) == 2, "the change")
     for frames in (first, *answers):
         await frames.client.close()
+
+
+async def test_a_published_operation_ends_on_the_clients_complete_or_a_dropped_socket(
+    make_emulator: Callable[..., Emulator],
+    serve: Callable[..., Live],  # noqa: F811
+) -> None:
+    emulator = freeze(make_emulator(), 600)
+    first_video, second_video = emulator.ids(PROCESSING, 2)
+    live = serve(emulator)
+    learned = await _subscribe(live, "a", [first_video])
+    await wait_until(lambda: len(learned.frames) == 1, "learned")
+    published = SHARED.published
+    both = await _subscribe(live, "b", [first_video, second_video])
+    await wait_until(lambda: len(both.frames) == 2, "the published first events")
+    assert SHARED.published - published == 2
+    await wait_until(lambda: live.poller.refcount(first_video) == 2 and live.poller.watches == 2, "watching")
+
+    await both.client.send({"id": "b", "type": "complete"})  # the client's complete
+    await wait_until(lambda: live.poller.refcount(second_video) == 0, "released on complete")
+    assert live.poller.refcount(first_video) == 1 and live.poller.watches == 1
+    again = await _subscribe(live, "c", [second_video])
+    await wait_until(lambda: len(again.frames) == 1 and live.poller.refcount(second_video) == 1, "watching")
+    await again.client.close()
+    await wait_until(lambda: live.poller.refcount(second_video) == 0, "released on a closed socket")
+    emulator.state.advance(30)  # the first one goes on
+    await wait_until(lambda: len(learned.frames) == 2, "the change")
+    assert len(both.frames) == 2  # nothing after its complete
+    for frames in (learned, both):
+        await frames.client.close()
+    await wait_until(lambda: live.poller.watches == 0, "every operation ended")
