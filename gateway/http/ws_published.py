@@ -15,6 +15,7 @@ is released once final, and the ``complete`` follows the last one's event, as in
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from typing import Any
 
@@ -35,6 +36,7 @@ from gateway.schema.published import Published, published_events
 log = logging.getLogger("gateway.subscriptions")
 
 _COMPLETE = "\x00complete"  # the outbox key of an operation's last message
+_EMPTY = contextvars.Context()  # where the end runs: no copy of the caller's context per operation
 
 
 def start_published(
@@ -54,7 +56,8 @@ def start_published(
     events = published_events(subscription, handler.context, variables, prepared.schema)
     if events is None:
         return False
-    operation: Operation[Context, None] = Operation(handler, message["id"], query, variables, name)
+    # the query and variables stay with the published operation (it needs neither again)
+    operation: Operation[Context, None] = Operation(handler, message["id"], "", None, name)
     run = PublishedOperation(operation, events, outbox)
     operation.task = run.done  # type: ignore[assignment]  # cancel() and done callbacks, as a task's
     handler.operations[message["id"]] = operation
@@ -68,9 +71,8 @@ class PublishedOperation:
         self._operation, self._events, self._outbox = operation, events, outbox
         self._head = b'{"id":' + orjson.dumps(operation.id) + b',"type":"next","payload":'
         loop = asyncio.get_running_loop()
-        self.done: asyncio.Future[None] = loop.create_future()
-        self.done.add_done_callback(self._ended)
-        self.done.add_done_callback(operation.handler._task_done)  # type: ignore[arg-type]
+        self.done: asyncio.Future[None] = loop.create_future()  # never an exception: no _task_done
+        self.done.add_done_callback(self._ended, context=_EMPTY)
         self._watch: PushWatch = events.poller.push_watch(events.view, self._news)
         self._starting: asyncio.Task[None] | None = loop.create_task(self._start())
 

@@ -6,10 +6,13 @@ when the task ends, however it ends (complete, stop, a disconnect, an error)."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections import Counter
 from typing import Any
 
 from gateway.schema.errors import ErrorCode
+
+_EMPTY = contextvars.Context()
 
 
 class OperationSlots:
@@ -40,8 +43,8 @@ class OperationSlots:
         """The acquired slot is held by ``task`` (None: the operation never started; freed now)."""
         if task is None or task.done():
             self.release(tenant)
-        else:
-            task.add_done_callback(lambda _: self.release(tenant))
+        else:  # run in a shared empty context: a copy of the caller's for each would cost 0.4 KB
+            task.add_done_callback(lambda _: self.release(tenant), context=_EMPTY)
 
     def open(self, tenant: str | None = None) -> int:
         return self._all if tenant is None else self._open[tenant]

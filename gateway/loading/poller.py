@@ -57,7 +57,7 @@ class Watch:
     def __init__(self, poller: Poller, view: View = whole) -> None:
         self._poller = poller
         self.view = view
-        self._ids: set[str] = set()
+        self._ids: dict[str, None] = {}  # an ordered set: a small dict takes half a small set's memory
         self._seen: dict[str, object] = {}  # the view of what the subscriber has, per video
         self._mailbox: dict[str, tuple[Outcome, object]] = {}  # the latest news, with its view
         self._waiter: asyncio.Future[None] | None = None  # while the subscriber waits for news
@@ -75,12 +75,13 @@ class Watch:
         if self._closed:
             raise RuntimeError("this watch is closed")
         new = [i for i in dict.fromkeys(ids) if i not in self._ids]
-        self._ids.update(new)
+        self._ids.update(dict.fromkeys(new))
         self._poller._add(self, new)
 
     def release(self, ids: Iterable[str]) -> None:
         gone = [i for i in dict.fromkeys(ids) if i in self._ids]
-        self._ids.difference_update(gone)
+        for video_id in gone:
+            del self._ids[video_id]
         for video_id in gone:
             self._seen.pop(video_id, None)
             self._mailbox.pop(video_id, None)

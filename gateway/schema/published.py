@@ -23,7 +23,6 @@ variable with a default or a directive, an operation directive.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from types import SimpleNamespace
 from typing import Any, NamedTuple
 
@@ -142,7 +141,7 @@ def published_events(
     source = parts.source.flow(context.tenant)
     if context.flow is not None:  # the operation's span: its first call links to it (as the resolver's)
         source.flow.trace = context.flow.trace
-    return Published(prepared, ids, source, parts.poller, context, variables, schema)
+    return Published(prepared, ids, source, parts.poller, context, schema)
 
 
 class Published:
@@ -151,7 +150,7 @@ class Published:
     Its events follow :func:`~gateway.schema.subscription.summary_updates`: the first outcomes
     (:meth:`first`), then each change as the poller hands it over, a video released once final."""
 
-    __slots__ = ("_context", "_executor", "_prepared", "_schema", "_variables", "ids", "poller", "source")
+    __slots__ = ("_context", "_executor", "_prepared", "_schema", "ids", "poller", "source")
 
     def __init__(
         self,
@@ -160,11 +159,10 @@ class Published:
         source: SummarySource | None,
         poller: Poller,
         context: Context,
-        variables: Mapping[str, Any],
         schema: GraphQLSchema,
     ) -> None:
         self._prepared, self.ids, self.source, self.poller = prepared, ids, source, poller
-        self._context, self._variables, self._schema = context, variables, schema
+        self._context, self._schema = context, schema
         self._executor: Any = None
 
     @property
@@ -196,11 +194,13 @@ class Published:
         executor = self._executor
         if executor is None:
             prepared = self._prepared
+            # the only variable is the IDs' (an event's execution reads none): its checked value
+            variables = {} if prepared.variable is None else {prepared.variable: list(self.ids)}
             executor = self._executor = ProjectingExecutor.build(
                 self._schema,
                 prepared.document,
                 context_value=self._context,
-                raw_variable_values=dict(self._variables),
+                raw_variable_values=variables,
                 operation_name=prepared.operation_name,
             )
             if isinstance(executor, list):  # IDs the resolver took must coerce: a bug
