@@ -114,6 +114,8 @@ INCREMENTAL_OVER_WS = (
 
 
 class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    _outbox: Outbox | None = None  # published operations' frames (ws_published.py), made on first need
+
     async def _reject_incremental_delivery(self, operation: Operation[Context, None]) -> None:
         """Strawberry's refusal of an incremental result (the hook it calls when a result is one),
         with the gateway's code: every error a client sees has one."""
@@ -155,17 +157,15 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
 
     async def _start(self, message: SubscribeMessage) -> None:
         """Published, if its document is (``ws_published.py``); else Strawberry's operation."""
-        outbox = self.__dict__.get("_outbox")
-        if outbox is None:  # the connection's sender of published frames, made on first need
-            outbox = self.__dict__["_outbox"] = Outbox(self.websocket.send_text)  # type: ignore[attr-defined]
-        if not start_published(self, message, outbox):
+        if self._outbox is None:
+            self._outbox = Outbox(self.websocket.send_text)  # type: ignore[attr-defined]
+        if not start_published(self, message, self._outbox):
             await super().handle_subscribe(message)
 
     async def shutdown(self) -> None:
         await super().shutdown()  # every operation ended: nothing of theirs waits in the outbox
-        outbox = self.__dict__.get("_outbox")
-        if outbox is not None:
-            outbox.close()
+        if self._outbox is not None:
+            self._outbox.close()
 
 
 class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):

@@ -50,9 +50,6 @@ class Outbox:
         """Forget what waits under the keys ``keep`` refuses (an operation that ended)."""
         self._waiting = {k: v for k, v in self._waiting.items() if keep(k)}
 
-    def __len__(self) -> int:
-        return len(self._waiting)
-
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         try:

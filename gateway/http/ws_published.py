@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import logging
 from typing import Any
 
 import orjson
@@ -32,8 +31,6 @@ from gateway.loading.poller import PushWatch, is_final
 from gateway.schema.context import Context
 from gateway.schema.prepared import PreparedOperations
 from gateway.schema.published import Published, published_events
-
-log = logging.getLogger("gateway.subscriptions")
 
 _COMPLETE = "\x00complete"  # the outbox key of an operation's last message
 _EMPTY = contextvars.Context()  # where the end runs: no copy of the caller's context per operation
