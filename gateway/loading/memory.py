@@ -29,6 +29,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from gateway.clock import Clock
+from gateway.loading.tasks import stopped
 
 log = logging.getLogger("gateway.memory")
 
@@ -120,10 +121,5 @@ class MemoryReturn:
                 log.error("giving memory back failed: %s: %s", type(exc).__name__, exc)
 
     async def aclose(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await stopped(self._task)
+        self._task = None

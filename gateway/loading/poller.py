@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 
 from gateway.clock import Clock
 from gateway.loading.cache import Outcome
+from gateway.loading.tasks import stopped
 from gateway.vod.client import MAX_IDS_PER_CALL
 from gateway.vod.errors import VideoNotFound
 from gateway.vod.models import TranscodeSummaryRecord
@@ -218,13 +219,8 @@ class Poller:
             self._task = asyncio.get_running_loop().create_task(self._run(), context=contextvars.Context())
 
     async def aclose(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await stopped(self._task)
+        self._task = None
 
     async def _run(self) -> None:
         while True:

@@ -21,6 +21,7 @@ import redis.asyncio as aioredis
 
 from gateway.clock import Clock
 from gateway.loading.redis_link import KEY_PREFIX, REDIS_FAILURES
+from gateway.loading.tasks import stopped
 from gateway.vod.credentials import Secret
 
 log = logging.getLogger("gateway.redis")
@@ -99,9 +100,6 @@ class CallbackFanout:
                 log.error("callback fan-out failed unexpectedly: %s: %s", type(exc).__name__, exc)
 
     async def aclose(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await stopped(self._task)
         await self._client.aclose()
         await self._publisher.aclose()

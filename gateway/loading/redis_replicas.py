@@ -27,6 +27,7 @@ import redis.asyncio as aioredis
 
 from gateway.clock import Clock
 from gateway.loading.redis_link import KEY_PREFIX, REDIS_FAILURES
+from gateway.loading.tasks import stopped
 
 log = logging.getLogger("gateway.redis")
 
@@ -103,9 +104,6 @@ class ReplicaCount:
         return count
 
     async def aclose(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await stopped(self._task)
         with contextlib.suppress(*REDIS_FAILURES):
             await self._client.zrem(self._key, self.member)  # the others stop counting it at once

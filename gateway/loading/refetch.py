@@ -23,6 +23,7 @@ from gateway.loading.batcher import Batcher
 from gateway.loading.cache import Outcome, SummaryCache
 from gateway.loading.fair import Flow
 from gateway.loading.poller import Poller
+from gateway.loading.tasks import stopped
 
 log = logging.getLogger("gateway.callbacks")
 
@@ -130,8 +131,4 @@ class Refetcher:
 
     async def aclose(self) -> None:
         if self._task is not None and not self._task.done():
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+            await stopped(self._task)
