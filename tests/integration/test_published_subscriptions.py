@@ -7,13 +7,13 @@ answer exactly goes the standard way: bad input gets the standard error."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Callable
 from typing import Any
 
 from gateway.emulator.model import ALL_SUCCEEDED, PROCESSING
 from gateway.schema.fanout import SHARED
+from tests.integration.test_subscription_fanout import Subscriber
 from tests.integration.test_subscriptions import (
     GqlWs,
     Live,
@@ -37,19 +37,8 @@ fragment Times on TranscodeSummary { progress creationTime completeTime }
 """
 
 
-class Frames:
-    """One connection's raw frames of one operation, as they came."""
-
-    def __init__(self, client: GqlWs, op_id: str) -> None:
-        self.client, self.op_id = client, op_id
-        self.frames: list[str] = []
-        self.task = asyncio.create_task(self._read())
-
-    async def _read(self) -> None:
-        async for raw in self.client.ws:
-            assert isinstance(raw, str), raw
-            if json.loads(raw).get("id") == self.op_id:
-                self.frames.append(raw)
+class Frames(Subscriber):
+    """One connection's raw frames of one operation, as they came, and whether it has ended."""
 
     def done(self) -> bool:
         return bool(self.frames) and json.loads(self.frames[-1])["type"] in ("complete", "error")
